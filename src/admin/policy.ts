@@ -1,0 +1,206 @@
+/**
+ * /v1/admin/policy: policy as code. PUT applies a whole document (JSON or YAML)
+ * atomically or not at all; GET returns the one in force; /test says which rule would
+ * fire for a caller and a command, against the live policy or a candidate document.
+ */
+import { Hono } from 'hono'
+import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
+import type { AppEnv } from '../app-env.ts'
+import { listConnections } from '../connections/store.ts'
+import { GatehouseError } from '../errors.ts'
+import type { Caller } from '../pipeline/types.ts'
+import { type CompiledPolicy, compilePolicy } from '../policy/compile.ts'
+import { decide, isGranted } from '../policy/decide.ts'
+import { ConnectionName, PolicyDocument } from '../policy/document.ts'
+import { principalsOf } from '../policy/principals.ts'
+import { applyPolicy, currentPolicy, listPolicyVersions, policyVersion } from '../policy/store.ts'
+import { canonicalizePath } from '../protocols/http/canonical-path.ts'
+import { recordAdminAction } from './audit.ts'
+import { parseWith, readJson } from './body.ts'
+
+const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'])
+
+export const policyRoutes = new Hono<AppEnv>()
+
+policyRoutes.get('/', async (c) => {
+  const row = await policyVersion(c.var.gateway.db)
+  if (!row) {
+    return c.json({
+      version: 0,
+      sha256: null,
+      document: { version: 1, groups: {}, connections: {} },
+    })
+  }
+  c.header('etag', `"${row.version}"`)
+  if (YAML_TYPES.has(c.req.header('accept') ?? '')) {
+    return c.body(row.source, 200, { 'content-type': 'application/yaml; charset=utf-8' })
+  }
+  return c.json({
+    version: row.version,
+    sha256: row.sha256,
+    appliedBy: row.appliedBy,
+    appliedAt: row.appliedAt,
+    comment: row.comment,
+    document: row.document,
+  })
+})
+
+policyRoutes.put('/', async (c) => {
+  const { gateway, caller } = c.var
+  const { source, format, value } = await readPolicySource(c.req.raw)
+  const document = parseWith(
+    PolicyDocument,
+    value,
+    'policy.invalid',
+    'The policy document is invalid'
+  )
+  const applied = await applyPolicy(
+    gateway.db,
+    {
+      document,
+      source,
+      format,
+      appliedBy: caller.id,
+      comment: c.req.header('x-gatehouse-comment') ?? '',
+      expectedVersion: parseIfMatch(c.req.header('if-match')),
+    },
+    gateway.now()
+  )
+  const warnings = await policyWarnings(gateway.db, document)
+  recordAdminAction(gateway, caller, c.req.raw, 'policy.apply', { ...applied, warnings })
+  c.header('etag', `"${applied.version}"`)
+  return c.json({ ...applied, warnings })
+})
+
+policyRoutes.get('/versions', async (c) => {
+  return c.json({ versions: await listPolicyVersions(c.var.gateway.db, 100) })
+})
+
+policyRoutes.get('/versions/:version', async (c) => {
+  const version = Number(c.req.param('version'))
+  const row = Number.isSafeInteger(version)
+    ? await policyVersion(c.var.gateway.db, version)
+    : undefined
+  if (!row)
+    throw new GatehouseError('resource.not_found', `No policy version ${c.req.param('version')}.`)
+  return c.json(row)
+})
+
+export const PolicyTestRequest = z
+  .object({
+    /** Who is asking: `agent:<name>` or `user:<subject>`. */
+    as: z.string().regex(/^(agent|user):\S+$/, 'must be agent:<name> or user:<subject>'),
+    email: z.string().optional(),
+    idpGroups: z.array(z.string()).default([]),
+    connection: ConnectionName,
+    request: z.object({ method: z.string().min(1), path: z.string().startsWith('/') }).strict(),
+    /** A candidate document to test instead of the one in force. */
+    document: z.unknown().optional(),
+  })
+  .strict()
+
+policyRoutes.post('/test', async (c) => {
+  const { gateway } = c.var
+  const input = await readJson(c.req.raw, PolicyTestRequest)
+  const policy: CompiledPolicy =
+    input.document === undefined
+      ? await currentPolicy(gateway.db)
+      : compilePolicy(
+          parseWith(
+            PolicyDocument,
+            input.document,
+            'policy.invalid',
+            'The candidate policy is invalid'
+          ),
+          0,
+          'candidate'
+        )
+  const [kind, ...nameParts] = input.as.split(':')
+  const name = nameParts.join(':')
+  const caller: Caller = {
+    id: input.as,
+    name,
+    via: kind === 'agent' ? 'agent_token' : 'oidc',
+    ...(input.email ? { email: input.email } : {}),
+    idpGroups: input.idpGroups,
+    scope: ['*'],
+  }
+  const principals = principalsOf(caller, policy)
+  const granted = isGranted(policy, principals, input.connection)
+  const decision = decide(policy, principals, input.connection, {
+    kind: 'http',
+    method: input.request.method.toUpperCase(),
+    path: canonicalizePath(input.request.path).decoded,
+    query: '',
+    headers: {},
+    body: null,
+  })
+  return c.json({
+    policyVersion: policy.version,
+    principals: [...principals],
+    granted,
+    /** What would happen: the decision, or `not_granted` when the caller cannot use the connection. */
+    effective: granted ? decision.action : 'not_granted',
+    decision,
+  })
+})
+
+async function readPolicySource(
+  request: Request
+): Promise<{ source: string; format: 'json' | 'yaml'; value: unknown }> {
+  const type = (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+  const source = await request.text()
+  if (type === 'application/json') {
+    try {
+      return { source, format: 'json', value: JSON.parse(source) }
+    } catch (error) {
+      throw new GatehouseError('policy.invalid', `The policy is not valid JSON: ${String(error)}`)
+    }
+  }
+  if (YAML_TYPES.has(type)) {
+    try {
+      return {
+        source,
+        format: 'yaml',
+        value: parseYaml(source, { uniqueKeys: true, prettyErrors: true }),
+      }
+    } catch (error) {
+      throw new GatehouseError(
+        'policy.invalid',
+        `The policy is not valid YAML: ${error instanceof Error ? error.message : String(error)}`
+      )
+    }
+  }
+  throw new GatehouseError(
+    'request.unsupported_media_type',
+    'Send the policy as application/json or application/yaml.'
+  )
+}
+
+function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined
+  const match = /^"?(\d+)"?$/.exec(header.trim())
+  if (!match?.[1]) {
+    throw new GatehouseError('request.invalid', 'If-Match must be a policy version, e.g. "3".')
+  }
+  return Number(match[1])
+}
+
+/** Things worth telling the person applying the policy, which do not make it invalid. */
+async function policyWarnings(
+  db: Parameters<typeof listConnections>[0],
+  document: PolicyDocument
+): Promise<string[]> {
+  const registered = new Set((await listConnections(db)).map((row) => row.name))
+  const warnings: string[] = []
+  for (const name of Object.keys(document.connections)) {
+    if (!registered.has(name)) warnings.push(`connection "${name}" is not registered yet`)
+  }
+  for (const name of registered) {
+    if (!(name in document.connections)) {
+      warnings.push(`connection "${name}" has no policy, so nobody can use it`)
+    }
+  }
+  return warnings
+}

@@ -1,0 +1,88 @@
+/** /v1/admin/sessions: the D1 index with filters and keyset paging, and each transcript. */
+import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm'
+import { Hono } from 'hono'
+import { z } from 'zod'
+import type { AppEnv } from '../app-env.ts'
+import { sessions } from '../db/schema.ts'
+import { GatehouseError } from '../errors.ts'
+import { verifyChain } from '../recorder/hash-chain.ts'
+import { readTranscriptLines } from '../recorder/transcript-reader.ts'
+import { parseWith } from './body.ts'
+
+const SessionQuery = z
+  .object({
+    connection: z.string().optional(),
+    caller: z.string().optional(),
+    protocol: z.string().optional(),
+    outcome: z.enum(['ok', 'blocked', 'error', 'refused']).optional(),
+    /** Opaque cursor from the previous page's `next`. */
+    cursor: z
+      .string()
+      .regex(/^\d+\.[0-9a-f-]+$/, 'is not a cursor from this API')
+      .optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .strict()
+
+export const sessionRoutes = new Hono<AppEnv>()
+
+sessionRoutes.get('/', async (c) => {
+  const query = parseWith(SessionQuery, c.req.query(), 'request.invalid', 'Invalid session query')
+  const conditions: (SQL | undefined)[] = [
+    query.connection ? eq(sessions.connectionName, query.connection) : undefined,
+    query.caller ? eq(sessions.callerId, query.caller) : undefined,
+    query.protocol ? eq(sessions.protocol, query.protocol) : undefined,
+    query.outcome ? eq(sessions.outcome, query.outcome) : undefined,
+  ]
+  if (query.cursor) {
+    const [startedAt, id] = query.cursor.split('.') as [string, string]
+    conditions.push(
+      or(
+        lt(sessions.startedAt, Number(startedAt)),
+        and(eq(sessions.startedAt, Number(startedAt)), lt(sessions.id, id))
+      )
+    )
+  }
+  const rows = await c.var.gateway.db
+    .select()
+    .from(sessions)
+    .where(and(...conditions))
+    .orderBy(desc(sessions.startedAt), desc(sessions.id))
+    .limit(query.limit + 1)
+    .all()
+  const page = rows.slice(0, query.limit)
+  const last = page.at(-1)
+  return c.json({
+    sessions: page,
+    next: rows.length > query.limit && last ? `${last.startedAt}.${last.id}` : null,
+  })
+})
+
+sessionRoutes.get('/:id', async (c) =>
+  c.json(await sessionRow(c.var.gateway.db, c.req.param('id')))
+)
+
+/** The whole transcript as NDJSON, as stored. */
+sessionRoutes.get('/:id/transcript', async (c) => {
+  const row = await sessionRow(c.var.gateway.db, c.req.param('id'))
+  const lines = await readTranscriptLines(c.var.gateway.bucket, row.transcriptPrefix)
+  return c.body(lines.map((line) => `${line}\n`).join(''), 200, {
+    'content-type': 'application/x-ndjson',
+  })
+})
+
+/** Checks the hash chain and that the index agrees with what R2 holds. */
+sessionRoutes.get('/:id/verify', async (c) => {
+  const row = await sessionRow(c.var.gateway.db, c.req.param('id'))
+  const lines = await readTranscriptLines(c.var.gateway.bucket, row.transcriptPrefix)
+  const chain = await verifyChain(row.id, lines)
+  const matchesIndex =
+    chain.intact && chain.lastHash === row.lastHash && chain.events === row.events
+  return c.json({ session: row.id, chain, matchesIndex, status: row.status })
+})
+
+async function sessionRow(db: AppEnv['Variables']['gateway']['db'], id: string) {
+  const row = await db.select().from(sessions).where(eq(sessions.id, id)).get()
+  if (!row) throw new GatehouseError('resource.not_found', `No session with id "${id}".`)
+  return row
+}

@@ -1,0 +1,71 @@
+/**
+ * The whole request path at a glance. Every request gets a Gateway (config, storage,
+ * clock); data-path routes authenticate the caller and hand commands to the shared
+ * pipeline; the admin API sits behind its own door; every error leaves as JSON.
+ */
+import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import { adminRoutes } from './admin/routes.ts'
+import type { AppEnv } from './app-env.ts'
+import { type ErrorCode, GatehouseError, jsonErrorResponse, toGatehouseError } from './errors.ts'
+import { requireCaller } from './identity/middleware.ts'
+import { whoami } from './identity/whoami.ts'
+import { createGateway } from './pipeline/gateway.ts'
+import { httpProxyRoutes } from './protocols/http/routes.ts'
+
+export const app = new Hono<AppEnv>()
+
+app.use(async (c, next) => {
+  c.set(
+    'gateway',
+    createGateway(c.env, (promise) => c.executionCtx.waitUntil(promise))
+  )
+  await next()
+})
+
+app.get('/healthz', (c) => c.json({ ok: true }))
+
+app.route('/proxy', httpProxyRoutes)
+app.get('/v1/whoami', requireCaller('api'), whoami)
+app.route('/v1/admin', adminRoutes)
+
+app.notFound((c) =>
+  jsonErrorResponse(
+    new GatehouseError(
+      'resource.not_found',
+      `Nothing here: ${c.req.method} ${new URL(c.req.url).pathname}`
+    )
+  )
+)
+
+app.onError((thrown, c) => {
+  const error =
+    thrown instanceof HTTPException ? fromHttpException(thrown) : toGatehouseError(thrown)
+  const log = {
+    code: error.code,
+    status: error.status,
+    method: c.req.method,
+    path: new URL(c.req.url).pathname,
+    detail: error.detail,
+  }
+  if (error.status >= 500) console.error('gatehouse error', log)
+  else console.warn('gatehouse refusal', log)
+  return jsonErrorResponse(error)
+})
+
+const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
+  400: 'request.invalid',
+  404: 'resource.not_found',
+  413: 'request.too_large',
+  415: 'request.unsupported_media_type',
+}
+
+function fromHttpException(exception: HTTPException): GatehouseError {
+  return new GatehouseError(
+    HTTP_EXCEPTION_CODES[exception.status] ?? 'internal',
+    exception.message,
+    {
+      cause: exception,
+    }
+  )
+}

@@ -1,0 +1,153 @@
+/**
+ * Vars and secrets, parsed once per isolate with zod. A bad value fails every request
+ * with `config.invalid` naming the variable, instead of failing somewhere deep inside.
+ */
+import { z } from 'zod'
+import { GatehouseError } from './errors.ts'
+
+const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+const DEFAULT_INLINE_BODY_BYTES = 64 * 1024
+const DEFAULT_ORIGIN_TIMEOUT_MS = 30_000
+const DEFAULT_OIDC_ALGORITHMS = 'RS256,PS256,ES256,ES384,EdDSA'
+/** Symmetric algorithms are never accepted: the gateway only ever holds public keys. */
+const ASYMMETRIC_ALGORITHMS = new Set([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+])
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value?.trim() ? value.trim() : undefined))
+
+const commaList = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean)
+  )
+
+const positiveInt = (fallback: number) =>
+  z
+    .union([z.string(), z.number()])
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === '') return fallback
+      const parsed = typeof value === 'number' ? value : Number(value)
+      if (!Number.isSafeInteger(parsed) || parsed <= 0) {
+        ctx.addIssue({ code: 'custom', message: 'must be a positive integer' })
+        return z.NEVER
+      }
+      return parsed
+    })
+
+const base64Key = z.string().transform((value, ctx) => {
+  try {
+    const bytes = Uint8Array.from(atob(value.trim()), (char) => char.charCodeAt(0))
+    if (bytes.length === 32) return bytes
+  } catch {}
+  ctx.addIssue({
+    code: 'custom',
+    message: 'must be 32 random bytes in base64 (openssl rand -base64 32)',
+  })
+  return z.NEVER
+})
+
+/** The raw environment, named as the operator sets it so zod issues name the variable. */
+const RawEnv = z.object({
+  PUBLIC_URL: optionalString.pipe(z.url().optional()),
+  OIDC_ISSUER: optionalString.pipe(z.url().optional()),
+  OIDC_AUDIENCE: optionalString,
+  OIDC_GROUPS_CLAIM: optionalString,
+  OIDC_JWKS_URI: optionalString.pipe(z.url().optional()),
+  OIDC_ALGORITHMS: commaList.pipe(
+    z.array(
+      z.string().refine((alg) => ASYMMETRIC_ALGORITHMS.has(alg), {
+        message: `must list only asymmetric JWS algorithms (${[...ASYMMETRIC_ALGORITHMS].join(', ')})`,
+      })
+    )
+  ),
+  ADMIN_GROUPS: commaList,
+  ADMIN_TOKEN: z.string({ error: 'is required (a Worker secret)' }).min(32, {
+    message: 'must be at least 32 characters',
+  }),
+  CREDENTIALS_KEY: base64Key,
+  MAX_BODY_BYTES: positiveInt(DEFAULT_MAX_BODY_BYTES),
+  INLINE_BODY_BYTES: positiveInt(DEFAULT_INLINE_BODY_BYTES),
+  ORIGIN_TIMEOUT_MS: positiveInt(DEFAULT_ORIGIN_TIMEOUT_MS),
+})
+
+export type OidcConfig = {
+  issuer: string
+  audience: string
+  groupsClaim: string
+  jwksUri: string | undefined
+  algorithms: string[]
+}
+
+export type Config = {
+  publicUrl: string | undefined
+  oidc: OidcConfig | undefined
+  adminGroups: string[]
+  adminToken: string
+  credentialsKey: Uint8Array
+  limits: {
+    /** Largest request body the HTTP proxy accepts. */
+    maxBodyBytes: number
+    /** Bodies up to this size are read whole and written into the transcript before forwarding. */
+    inlineBodyBytes: number
+    originTimeoutMs: number
+  }
+}
+
+const parsed = new WeakMap<object, Config>()
+
+/** Parses the Worker's env once per env object; throws `config.invalid` naming the variable. */
+export function loadConfig(env: object): Config {
+  const cached = parsed.get(env)
+  if (cached) return cached
+  const result = RawEnv.safeParse(env)
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`)
+    throw new GatehouseError(
+      'config.invalid',
+      `Gateway configuration is invalid: ${problems.join('; ')}`
+    )
+  }
+  const raw = result.data
+  const config: Config = {
+    publicUrl: raw.PUBLIC_URL?.replace(/\/+$/, ''),
+    oidc: raw.OIDC_ISSUER
+      ? {
+          issuer: raw.OIDC_ISSUER,
+          audience: raw.OIDC_AUDIENCE ?? 'gatehouse',
+          groupsClaim: raw.OIDC_GROUPS_CLAIM ?? 'groups',
+          jwksUri: raw.OIDC_JWKS_URI,
+          algorithms: raw.OIDC_ALGORITHMS.length
+            ? raw.OIDC_ALGORITHMS
+            : DEFAULT_OIDC_ALGORITHMS.split(','),
+        }
+      : undefined,
+    adminGroups: raw.ADMIN_GROUPS,
+    adminToken: raw.ADMIN_TOKEN,
+    credentialsKey: raw.CREDENTIALS_KEY,
+    limits: {
+      maxBodyBytes: raw.MAX_BODY_BYTES,
+      inlineBodyBytes: Math.min(raw.INLINE_BODY_BYTES, raw.MAX_BODY_BYTES),
+      originTimeoutMs: raw.ORIGIN_TIMEOUT_MS,
+    },
+  }
+  parsed.set(env, config)
+  return config
+}

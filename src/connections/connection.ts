@@ -1,0 +1,44 @@
+/**
+ * Connection definitions: a name, a kind, where the target is, and how the gateway
+ * authenticates to it. The credential is write-only: it is sealed on the way in and
+ * never returned by the admin API.
+ */
+import { z } from 'zod'
+
+const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+
+/** RFC 9110 §5.1 field-name token. */
+const HeaderName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid header name')
+
+export const HttpTarget = z
+  .object({
+    /** Base URL; the proxied path is appended to its path. */
+    url: HttpUrl,
+    /** Time to wait for the origin's response headers. */
+    timeoutMs: z.number().int().min(100).max(600_000).optional(),
+    /** Largest request body accepted for this connection (defaults to MAX_BODY_BYTES). */
+    maxBodyBytes: z.number().int().min(0).optional(),
+  })
+  .strict()
+export type HttpTarget = z.infer<typeof HttpTarget>
+
+export const HttpCredential = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('bearer'), token: z.string().min(1) }).strict(),
+  z.object({ type: z.literal('basic'), username: z.string(), password: z.string() }).strict(),
+  z.object({ type: z.literal('header'), name: HeaderName, value: z.string().min(1) }).strict(),
+])
+export type HttpCredential = z.infer<typeof HttpCredential>
+
+/** The admin API body for creating or replacing a connection. */
+export const ConnectionInput = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('http'),
+      target: HttpTarget,
+      /** Omitted on replace: keep the stored credential. `null`: remove it. */
+      credential: HttpCredential.nullable().optional(),
+      description: z.string().max(500).default(''),
+    })
+    .strict(),
+])
+export type ConnectionInput = z.infer<typeof ConnectionInput>

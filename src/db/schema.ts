@@ -1,0 +1,95 @@
+/**
+ * D1 tables (drizzle). Times are Unix milliseconds. Layouts are documented in
+ * storage-schema.md; migrations are generated from this file with drizzle-kit.
+ */
+import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core'
+
+/** Gatehouse agent tokens. Only the SHA-256 of the secret is stored. */
+export const agentTokens = sqliteTable(
+  'agent_tokens',
+  {
+    id: text('id').primaryKey(),
+    /** The agent's principal name, matched by `agent:<name>` in policy. */
+    name: text('name').notNull(),
+    owner: text('owner').notNull(),
+    description: text('description').notNull().default(''),
+    tokenHash: text('token_hash').notNull().unique(),
+    /** First characters of the token, so people can tell tokens apart. */
+    tokenHint: text('token_hint').notNull(),
+    /** JSON array of connection names the token may reach; `["*"]` for any granted one. */
+    connections: text('connections', { mode: 'json' }).$type<string[]>().notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    revokedAt: integer('revoked_at'),
+    revokedBy: text('revoked_by'),
+    lastUsedAt: integer('last_used_at'),
+  },
+  (table) => [index('agent_tokens_name').on(table.name)]
+)
+
+/** Targets agents reach through the gateway, with their sealed credential. */
+export const connections = sqliteTable('connections', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  kind: text('kind', { enum: ['http', 'postgres', 'mysql', 'ssh'] }).notNull(),
+  /** JSON, shape depends on kind (validated by connections/connection.ts). */
+  target: text('target', { mode: 'json' }).$type<unknown>().notNull(),
+  /** AES-GCM sealed credential (connections/credential-seal.ts), or null for none. */
+  credential: text('credential'),
+  description: text('description').notNull().default(''),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+})
+
+/** Every applied policy document; the highest version is in force. */
+export const policyVersions = sqliteTable('policy_versions', {
+  version: integer('version').primaryKey(),
+  /** The validated document with defaults filled in, as JSON. */
+  document: text('document', { mode: 'json' }).$type<unknown>().notNull(),
+  /** The text as applied (YAML keeps its comments), returned by GET on request. */
+  source: text('source').notNull(),
+  format: text('format', { enum: ['json', 'yaml'] }).notNull(),
+  sha256: text('sha256').notNull(),
+  appliedBy: text('applied_by').notNull(),
+  appliedAt: integer('applied_at').notNull(),
+  comment: text('comment').notNull().default(''),
+})
+
+/** Index over the R2 transcripts: one row per session (HTTP request or wire connection). */
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    protocol: text('protocol').notNull(),
+    connectionName: text('connection_name').notNull(),
+    callerId: text('caller_id').notNull(),
+    callerName: text('caller_name').notNull(),
+    callerVia: text('caller_via').notNull(),
+    tokenId: text('token_id'),
+    clientIp: text('client_ip'),
+    userAgent: text('user_agent'),
+    startedAt: integer('started_at').notNull(),
+    endedAt: integer('ended_at'),
+    status: text('status', { enum: ['open', 'closed', 'incomplete'] }).notNull(),
+    /** The worst outcome seen, for filtering: ok < blocked < error < refused. */
+    outcome: text('outcome').notNull().default('ok'),
+    commands: integer('commands').notNull().default(0),
+    allowed: integer('allowed').notNull().default(0),
+    blocked: integer('blocked').notNull().default(0),
+    approvalsRequired: integer('approvals_required').notNull().default(0),
+    errors: integer('errors').notNull().default(0),
+    bytesUp: integer('bytes_up').notNull().default(0),
+    bytesDown: integer('bytes_down').notNull().default(0),
+    /** R2 key prefix of this session's chunks. */
+    transcriptPrefix: text('transcript_prefix').notNull(),
+    chunks: integer('chunks').notNull().default(0),
+    lastHash: text('last_hash'),
+    events: integer('events').notNull().default(0),
+  },
+  (table) => [
+    index('sessions_started_at').on(table.startedAt),
+    index('sessions_caller').on(table.callerId, table.startedAt),
+    index('sessions_connection').on(table.connectionName, table.startedAt),
+  ]
+)

@@ -1,0 +1,103 @@
+/**
+ * One error family for the whole gateway. Every refusal has a stable `code` that
+ * clients, tests and transcripts can rely on; each protocol maps it to its own
+ * wire form (JSON body here, ErrorResponse for Postgres, and so on).
+ */
+
+/** Stable error codes and the HTTP status each one maps to. */
+export const ERROR_STATUS = {
+  'auth.missing_token': 401,
+  'auth.malformed_token': 401,
+  'auth.invalid_token': 401,
+  'auth.expired_token': 401,
+  'auth.revoked_token': 401,
+  'auth.provider_unavailable': 503,
+  'access.denied': 403,
+  'admin.forbidden': 403,
+  'connection.not_found': 404,
+  'policy.blocked': 403,
+  'policy.invalid': 400,
+  'policy.conflict': 409,
+  'approval.required': 403,
+  'request.invalid': 400,
+  'request.ambiguous_path': 400,
+  'request.wrong_protocol': 400,
+  'request.too_large': 413,
+  'request.unsupported_media_type': 415,
+  'resource.not_found': 404,
+  'resource.conflict': 409,
+  'origin.unreachable': 502,
+  'origin.timeout': 504,
+  'recorder.unavailable': 503,
+  'config.invalid': 500,
+  internal: 500,
+} as const
+
+export type ErrorCode = keyof typeof ERROR_STATUS
+
+export type GatehouseErrorOptions = {
+  /** Logged and recorded, never sent to the caller. */
+  detail?: string
+  /** Machine-readable extras that are safe to send (e.g. zod issues of a policy document). */
+  data?: unknown
+  cause?: unknown
+}
+
+/** A refusal or failure with a stable code, a message a person can act on, and a private detail. */
+export class GatehouseError extends Error {
+  override readonly name = 'GatehouseError'
+  readonly code: ErrorCode
+  readonly detail: string | undefined
+  readonly data: unknown
+
+  constructor(code: ErrorCode, message: string, options: GatehouseErrorOptions = {}) {
+    super(message, { cause: options.cause })
+    this.code = code
+    this.detail = options.detail
+    this.data = options.data
+  }
+
+  get status(): (typeof ERROR_STATUS)[ErrorCode] {
+    return ERROR_STATUS[this.code]
+  }
+
+  /** The JSON body sent to HTTP callers: code and message, never the detail. */
+  toJSON(): { error: { code: ErrorCode; message: string; data?: unknown } } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.data === undefined ? {} : { data: this.data }),
+      },
+    }
+  }
+}
+
+/** Wraps anything thrown into a GatehouseError, keeping known ones as they are. */
+export function toGatehouseError(error: unknown): GatehouseError {
+  if (error instanceof GatehouseError) return error
+  return new GatehouseError('internal', 'The gateway failed to handle this request.', {
+    detail: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    cause: error,
+  })
+}
+
+/** RFC 6750 §3: 401s tell the client how to authenticate. */
+const WWW_AUTHENTICATE: Partial<Record<ErrorCode, string>> = {
+  'auth.missing_token': 'Bearer realm="gatehouse"',
+  'auth.malformed_token': 'Bearer realm="gatehouse", error="invalid_request"',
+  'auth.invalid_token': 'Bearer realm="gatehouse", error="invalid_token"',
+  'auth.expired_token':
+    'Bearer realm="gatehouse", error="invalid_token", error_description="expired"',
+  'auth.revoked_token':
+    'Bearer realm="gatehouse", error="invalid_token", error_description="revoked"',
+}
+
+/** The HTTP form of an error: status, JSON body, and RFC 6750 challenge for 401s. */
+export function jsonErrorResponse(error: GatehouseError, headers: HeadersInit = {}): Response {
+  const response = Response.json(error.toJSON(), { status: error.status, headers })
+  const challenge = WWW_AUTHENTICATE[error.code]
+  if (challenge) response.headers.set('www-authenticate', challenge)
+  response.headers.set('cache-control', 'no-store')
+  return response
+}

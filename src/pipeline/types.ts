@@ -1,0 +1,82 @@
+/**
+ * The shared vocabulary of the request path. Protocol adapters translate their traffic
+ * into these types; identity, policy, approvals, masking and the recorder only ever see
+ * these, never a wire format.
+ */
+
+/** Who is calling, after authentication. */
+export type Caller = {
+  /** Stable principal id: `agent:<name>`, `user:<sub>` or `admin:bootstrap`. */
+  id: string
+  /** What policy matches: the agent name, or the user's subject. */
+  name: string
+  via: 'agent_token' | 'oidc' | 'admin_token'
+  /** User's e-mail claim, when the IdP sent one; policy may name users by it. */
+  email?: string
+  /** Groups asserted by the IdP (OIDC groups claim); agent tokens have none. */
+  idpGroups: readonly string[]
+  /** Connection names this credential is limited to; `*` means any the policy grants. */
+  scope: readonly string[]
+  /** The agent token's id, for revocation and the audit trail. */
+  tokenId?: string
+  issuer?: string
+}
+
+export type ConnectionKind = 'http' | 'postgres' | 'mysql' | 'ssh'
+
+/** A target as the pipeline needs it: never carries the credential in clear. */
+export type ConnectionRef = {
+  id: string
+  name: string
+  kind: ConnectionKind
+}
+
+/**
+ * A classified command. Each protocol's classifier produces one kind; policy matches
+ * on these fields.
+ */
+export type Command = HttpCommand
+
+export type HttpCommand = {
+  kind: 'http'
+  method: string
+  /** Canonical decoded path relative to the connection's base, always starting with `/`. */
+  path: string
+  /** Raw query string without `?`, as forwarded. */
+  query: string
+  /** The caller's headers with secret-looking values redacted (recorded, not matched). */
+  headers: Record<string, string>
+  body: BodyRecord | null
+}
+
+/** A request body as recorded: whole when small, else its size (and hash once streamed). */
+export type BodyRecord = {
+  bytes: number
+  sha256?: string
+  text?: string
+  base64?: string
+  streamed?: boolean
+}
+
+export type PolicyAction = 'allow' | 'block' | 'require_approval'
+
+/** What the policy says about one command. */
+export type Decision = {
+  action: PolicyAction
+  /** The rule that fired, or null when the connection's default applied. */
+  rule: { index: number; name: string } | null
+  reason: string
+  /** Groups whose members may approve, for `require_approval`. */
+  approvers?: readonly string[]
+}
+
+/** How a forwarded (or refused) command ended, as recorded in the transcript. */
+export type Outcome = {
+  status: 'ok' | 'blocked' | 'refused' | 'error'
+  /** Protocol-specific summary (HTTP status, row count, exit code, ...). */
+  summary: Record<string, unknown>
+  errorCode?: string
+  bytesUp?: number
+  bytesDown?: number
+  durationMs?: number
+}

@@ -1,0 +1,66 @@
+/**
+ * Compiles a validated policy document once per version into lookup structures, so
+ * deciding a command is set lookups and precompiled regexes, nothing parsed per request.
+ */
+import type { PolicyAction } from '../pipeline/types.ts'
+import type { PolicyDocument } from './document.ts'
+import { compilePathGlob } from './glob.ts'
+
+export type CompiledRule = {
+  index: number
+  name: string
+  action: PolicyAction
+  reason: string | undefined
+  who: ReadonlySet<string> | undefined
+  methods: ReadonlySet<string> | undefined
+  paths: readonly RegExp[] | undefined
+  approvers: readonly string[] | undefined
+}
+
+export type CompiledConnectionPolicy = {
+  grants: ReadonlySet<string>
+  defaultAction: PolicyAction
+  rules: readonly CompiledRule[]
+}
+
+export type CompiledPolicy = {
+  version: number
+  sha256: string
+  document: PolicyDocument
+  /** For each member reference (`user:…`, `agent:…`, `idp:…`), the `group:…` names it belongs to. */
+  memberships: ReadonlyMap<string, readonly string[]>
+  connections: ReadonlyMap<string, CompiledConnectionPolicy>
+}
+
+export function compilePolicy(
+  document: PolicyDocument,
+  version: number,
+  sha256: string
+): CompiledPolicy {
+  const memberships = new Map<string, string[]>()
+  for (const [group, { members }] of Object.entries(document.groups)) {
+    for (const member of members) {
+      const groups = memberships.get(member) ?? []
+      groups.push(`group:${group}`)
+      memberships.set(member, groups)
+    }
+  }
+  const connections = new Map<string, CompiledConnectionPolicy>()
+  for (const [name, policy] of Object.entries(document.connections)) {
+    connections.set(name, {
+      grants: new Set(policy.grants),
+      defaultAction: policy.default,
+      rules: policy.rules.map((rule, index) => ({
+        index,
+        name: rule.name,
+        action: rule.action,
+        reason: rule.reason,
+        who: rule.who ? new Set(rule.who) : undefined,
+        methods: rule.match?.methods ? new Set(rule.match.methods) : undefined,
+        paths: rule.match?.paths?.map(compilePathGlob),
+        approvers: rule.approvers,
+      })),
+    })
+  }
+  return { version, sha256, document, memberships, connections }
+}

@@ -1,0 +1,153 @@
+/**
+ * The policy document: who may reach which connection, and the ordered rules that decide
+ * each command. One document is in force at a time; it is applied whole (policy as code).
+ * Unknown keys are errors, so a typo cannot silently widen access.
+ */
+import { z } from 'zod'
+
+/** Connection names are also URL path segments (`/proxy/<name>/…`). */
+export const CONNECTION_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/
+export const ConnectionName = z
+  .string()
+  .regex(CONNECTION_NAME, 'must be 1-63 lowercase letters, digits, ".", "_" or "-"')
+
+const GroupName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"')
+
+/**
+ * A principal reference: `user:<subject or e-mail>`, `agent:<token name>`, `idp:<IdP group>`
+ * or `group:<Gatehouse group>`.
+ */
+export const Subject = z
+  .string()
+  .regex(
+    /^(user|agent|idp|group):\S.*$/,
+    'must be user:<subject or e-mail>, agent:<name>, idp:<IdP group> or group:<group>'
+  )
+export type Subject = z.infer<typeof Subject>
+
+const Member = Subject.refine((subject) => !subject.startsWith('group:'), {
+  message: 'groups cannot contain groups; list user:, agent: or idp: members',
+})
+
+const HttpMethod = z
+  .string()
+  .regex(/^[A-Za-z]+$/, 'must be an HTTP method such as GET or DELETE')
+  .transform((method) => method.toUpperCase())
+
+const PathGlob = z
+  .string()
+  .startsWith('/', 'must start with "/"')
+  .max(1024)
+  .refine((glob) => !/(^|\/)\*\*[^/]|[^/]\*\*/.test(glob), {
+    message: '"**" must be a whole path segment, as in /admin/**',
+  })
+
+export const PolicyAction = z.enum(['allow', 'block', 'require_approval'])
+
+export const RuleMatch = z
+  .object({
+    /** HTTP methods; omitted means any. */
+    methods: z.array(HttpMethod).min(1).optional(),
+    /** Path globs: `*` stays within a segment, `**` spans any number of segments. */
+    paths: z.array(PathGlob).min(1).optional(),
+  })
+  .strict()
+export type RuleMatch = z.infer<typeof RuleMatch>
+
+export const Rule = z
+  .object({
+    name: z.string().min(1).max(100),
+    action: PolicyAction,
+    /** Who the rule applies to; omitted means every caller granted the connection. */
+    who: z.array(Subject).min(1).optional(),
+    /** What the rule applies to; omitted or empty means every command. */
+    match: RuleMatch.optional(),
+    /** Shown to the caller when the rule blocks or holds a command. */
+    reason: z.string().max(500).optional(),
+    /** Who may approve, for `require_approval`. */
+    approvers: z.array(Subject).min(1).optional(),
+  })
+  .strict()
+  .refine((rule) => rule.approvers === undefined || rule.action === 'require_approval', {
+    message: 'approvers only apply to require_approval rules',
+    path: ['approvers'],
+  })
+export type Rule = z.infer<typeof Rule>
+
+export const ConnectionPolicy = z
+  .object({
+    /** Who may use the connection at all. Nobody is granted by default. */
+    grants: z.array(Subject).default([]),
+    /** What happens when no rule matches. */
+    default: PolicyAction.default('block'),
+    /** Evaluated in order; the first matching rule decides. */
+    rules: z.array(Rule).default([]),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    const seen = new Set<string>()
+    for (const [index, rule] of policy.rules.entries()) {
+      if (seen.has(rule.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `duplicate rule name "${rule.name}"`,
+          path: ['rules', index, 'name'],
+        })
+      }
+      seen.add(rule.name)
+    }
+  })
+export type ConnectionPolicy = z.infer<typeof ConnectionPolicy>
+
+export const PolicyDocument = z
+  .object({
+    version: z.literal(1),
+    /** Gatehouse groups and their members. */
+    groups: z.record(GroupName, z.object({ members: z.array(Member) }).strict()).default({}),
+    /** Per-connection grants and rules, keyed by connection name. */
+    connections: z.record(ConnectionName, ConnectionPolicy).default({}),
+  })
+  .strict()
+  .superRefine((document, ctx) => {
+    const defined = new Set(Object.keys(document.groups))
+    const check = (subjects: readonly string[] | undefined, path: (string | number)[]) => {
+      for (const [index, subject] of (subjects ?? []).entries()) {
+        const group = subject.startsWith('group:') ? subject.slice('group:'.length) : null
+        if (group !== null && !defined.has(group)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `group "${group}" is not defined under groups`,
+            path: [...path, index],
+          })
+        }
+      }
+    }
+    for (const [name, connection] of Object.entries(document.connections)) {
+      check(connection.grants, ['connections', name, 'grants'])
+      for (const [index, rule] of connection.rules.entries()) {
+        check(rule.who, ['connections', name, 'rules', index, 'who'])
+        check(rule.approvers, ['connections', name, 'rules', index, 'approvers'])
+      }
+    }
+  })
+export type PolicyDocument = z.infer<typeof PolicyDocument>
+export type PolicyDocumentInput = z.input<typeof PolicyDocument>
+
+/** The policy in force before any document is applied: nobody may reach anything. */
+export const EMPTY_POLICY: PolicyDocument = { version: 1, groups: {}, connections: {} }
+
+export type PolicyIssue = { path: string; message: string }
+
+/** Zod issues as `connections.api.rules[2].match.paths[0]: must start with "/"`. */
+export function describeIssues(error: z.ZodError): PolicyIssue[] {
+  return error.issues.map((issue) => ({
+    path: issue.path
+      .map((part, index) =>
+        typeof part === 'number' ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`
+      )
+      .join(''),
+    message: issue.message,
+  }))
+}

@@ -1,0 +1,210 @@
+/**
+ * Writes one session's transcript to R2 as hash-chained NDJSON chunks and keeps its D1
+ * index row current. `writeAhead` is the write-before-forward guarantee: it resolves
+ * only once the event is durable in R2 and indexed in D1, and throws
+ * `recorder.unavailable` otherwise, so the caller refuses the command.
+ */
+import type { Database } from '../db/client.ts'
+import { GatehouseError } from '../errors.ts'
+import type { Caller, Command, Decision, Outcome } from '../pipeline/types.ts'
+import { type EventType, type PendingEvent, TRANSCRIPT_VERSION } from './event.ts'
+import { hashLine } from './hash-chain.ts'
+import { EMPTY_TALLY, type SessionTally, upsertSessionRow, worseOutcome } from './session-index.ts'
+import { chunkKey, newSessionId, transcriptPrefix } from './transcript-keys.ts'
+
+/** Long sessions refresh their index row at most this often between chunks. */
+const INDEX_REFRESH_MS = 5_000
+
+export type RecorderStore = {
+  bucket: R2Bucket
+  db: Database
+  now: () => number
+}
+
+export type SessionStart = {
+  protocol: string
+  connectionName: string
+  caller: Caller
+  client: { ip?: string; userAgent?: string }
+  /** Extra facts for the session.start event (target kind, client application, ...). */
+  details?: Record<string, unknown>
+}
+
+export class SessionRecorder {
+  readonly id: string
+  readonly startedAt: number
+  readonly prefix: string
+  readonly #store: RecorderStore
+  readonly #start: SessionStart
+  #pending: PendingEvent[] = []
+  #nextSeq = 0
+  #lastHash: string | null = null
+  #chunks = 0
+  #tally: SessionTally = EMPTY_TALLY
+  #indexedAt: number | null = null
+  #endedAt: number | null = null
+  #writing: Promise<void> = Promise.resolve()
+
+  constructor(store: RecorderStore, start: SessionStart) {
+    this.#store = store
+    this.#start = start
+    this.startedAt = store.now()
+    this.id = newSessionId(this.startedAt)
+    this.prefix = transcriptPrefix(this.id, this.startedAt)
+    this.append('session.start', {
+      protocol: start.protocol,
+      connection: start.connectionName,
+      caller: start.caller,
+      client: start.client,
+      ...start.details,
+    })
+  }
+
+  get tally(): Readonly<SessionTally> {
+    return this.#tally
+  }
+
+  /** Queues an event for the next chunk and returns its sequence number. */
+  append(type: EventType, data: Record<string, unknown>): number {
+    if (this.#endedAt !== null) throw new Error(`session ${this.id} is closed`)
+    const seq = this.#nextSeq++
+    this.#pending.push({ seq, at: new Date(this.#store.now()).toISOString(), type, data })
+    return seq
+  }
+
+  /** Records a classified command and its decision durably; throws if it cannot. */
+  async writeAheadCommand(command: Command, decision: Decision): Promise<number> {
+    const seq = this.append('command', { command, decision })
+    try {
+      await this.flush()
+    } catch (error) {
+      throw new GatehouseError(
+        'recorder.unavailable',
+        'The session recorder is unavailable, so the command was not forwarded. Try again shortly.',
+        { detail: error instanceof Error ? error.message : String(error), cause: error }
+      )
+    }
+    return seq
+  }
+
+  recordOutcome(commandSeq: number, outcome: Outcome): void {
+    this.append('outcome', { command: commandSeq, ...outcome })
+  }
+
+  recordRefusal(code: string, message: string, details: Record<string, unknown> = {}): void {
+    this.append('access.refused', { code, message, ...details })
+  }
+
+  /** Writes every queued event as the next chunk. Chunks are written one at a time, in order. */
+  flush(): Promise<void> {
+    const run = this.#writing.catch(() => {}).then(() => this.#writeChunk())
+    this.#writing = run
+    return run
+  }
+
+  /** Ends the session: appends session.end, writes it, and marks the index row closed. */
+  async close(details: Record<string, unknown> = {}): Promise<void> {
+    if (this.#endedAt !== null) return this.#writing
+    this.append('session.end', { ...details })
+    this.#endedAt = this.#store.now()
+    await this.flush()
+  }
+
+  async #writeChunk(): Promise<void> {
+    const events = this.#pending.slice()
+    const now = this.#store.now()
+    const indexDue =
+      this.#indexedAt === null ||
+      this.#endedAt !== null ||
+      now - this.#indexedAt >= INDEX_REFRESH_MS
+    if (events.length === 0 && !indexDue) return
+
+    let prev = this.#lastHash
+    const lines: string[] = []
+    for (const event of events) {
+      const line = JSON.stringify({
+        v: TRANSCRIPT_VERSION,
+        sid: this.id,
+        seq: event.seq,
+        at: event.at,
+        type: event.type,
+        prev,
+        data: event.data,
+      })
+      lines.push(line)
+      prev = await hashLine(line)
+    }
+    const tally = events.reduce(tallyEvent, this.#tally)
+    const chunks = events.length ? this.#chunks + 1 : this.#chunks
+
+    const writes: Promise<unknown>[] = []
+    if (events.length) writes.push(this.#putChunk(this.#chunks, lines, prev))
+    if (indexDue) {
+      writes.push(
+        upsertSessionRow(this.#store.db, {
+          id: this.id,
+          protocol: this.#start.protocol,
+          connectionName: this.#start.connectionName,
+          caller: this.#start.caller,
+          clientIp: this.#start.client.ip,
+          userAgent: this.#start.client.userAgent,
+          startedAt: this.startedAt,
+          endedAt: this.#endedAt,
+          status: this.#endedAt === null ? 'open' : 'closed',
+          transcriptPrefix: this.prefix,
+          chunks,
+          lastHash: prev,
+          tally,
+        })
+      )
+    }
+    const [chunkWrite, indexWrite] = await Promise.allSettled(writes)
+    const chunkFailed = events.length > 0 && chunkWrite?.status === 'rejected'
+    if (!chunkFailed && events.length) {
+      // The chunk is durable: advance the chain even if the index write failed, so the
+      // retry never rewrites an existing (write-once) chunk.
+      this.#pending.splice(0, events.length)
+      this.#lastHash = prev
+      this.#chunks = chunks
+      this.#tally = tally
+    }
+    const failure = [chunkWrite, indexWrite].find((result) => result?.status === 'rejected')
+    if (failure?.status === 'rejected') throw failure.reason
+    if (indexDue) this.#indexedAt = now
+  }
+
+  async #putChunk(chunk: number, lines: string[], lastHash: string | null): Promise<void> {
+    const written = await this.#store.bucket.put(
+      chunkKey(this.prefix, chunk),
+      `${lines.join('\n')}\n`,
+      {
+        // Write-once: the gateway never overwrites evidence it has already stored.
+        onlyIf: { etagDoesNotMatch: '*' },
+        httpMetadata: { contentType: 'application/x-ndjson' },
+        customMetadata: { session: this.id, lastHash: lastHash ?? '' },
+      }
+    )
+    if (written === null) throw new Error(`transcript chunk ${chunk} of ${this.id} already exists`)
+  }
+}
+
+function tallyEvent(tally: SessionTally, event: PendingEvent): SessionTally {
+  const next = { ...tally, events: tally.events + 1 }
+  const data = event.data
+  if (event.type === 'command') {
+    const action = (data.decision as Decision | undefined)?.action
+    next.commands++
+    if (action === 'allow') next.allowed++
+    else if (action === 'block') next.blocked++
+    else if (action === 'require_approval') next.approvalsRequired++
+  } else if (event.type === 'outcome') {
+    const outcome = data as Outcome
+    next.bytesUp += outcome.bytesUp ?? 0
+    next.bytesDown += outcome.bytesDown ?? 0
+    if (outcome.status === 'error') next.errors++
+    next.outcome = worseOutcome(next.outcome, outcome.status)
+  } else if (event.type === 'access.refused') {
+    next.outcome = worseOutcome(next.outcome, 'refused')
+  }
+  return next
+}

@@ -1,0 +1,39 @@
+/**
+ * R2 object layout of transcripts: sessions/<yyyy>/<mm>/<dd>/<sessionId>/<chunk>.ndjson.
+ * Date-first keys let retention delete whole days by prefix.
+ */
+
+import { toHex } from '../encoding.ts'
+
+const CHUNK_DIGITS = 6
+
+/** Key prefix (ending in `/`) of one session's chunks, dated by its start. */
+export function transcriptPrefix(sessionId: string, startedAt: number): string {
+  const date = new Date(startedAt)
+  const yyyy = date.getUTCFullYear().toString().padStart(4, '0')
+  const mm = (date.getUTCMonth() + 1).toString().padStart(2, '0')
+  const dd = date.getUTCDate().toString().padStart(2, '0')
+  return `sessions/${yyyy}/${mm}/${dd}/${sessionId}/`
+}
+
+/** Key of chunk number `chunk`; zero-padded so keys list in write order. */
+export function chunkKey(prefix: string, chunk: number): string {
+  return `${prefix}${chunk.toString().padStart(CHUNK_DIGITS, '0')}.ndjson`
+}
+
+/**
+ * A new session id: time-ordered (UUIDv7 layout, RFC 9562 §5.7) so ids sort by start,
+ * with 74 random bits so they cannot be guessed.
+ */
+export function newSessionId(now: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16))
+  let time = now
+  for (let i = 5; i >= 0; i--) {
+    bytes[i] = time % 256
+    time = Math.floor(time / 256)
+  }
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80
+  const hex = toHex(bytes)
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}

@@ -1,0 +1,23 @@
+/**
+ * Starts the real servers the in-workerd tests talk to, once per run, and hands their
+ * addresses to the tests (and to the Worker's bindings) with `provide`.
+ */
+import type { TestProject } from 'vitest/node'
+import { freePort } from './free-port.ts'
+import { startOidcProvider } from './oidc-provider.ts'
+import { startOriginServer } from './origin-server.ts'
+
+export default async function setup(project: TestProject) {
+  const [origin, oidc, deadPort] = await Promise.all([
+    startOriginServer(),
+    startOidcProvider(),
+    freePort(),
+  ])
+  project.provide('originPort', origin.port)
+  project.provide('deadPort', deadPort)
+  project.provide('oidcIssuer', oidc.issuer)
+  project.provide('oidcPrivateJwk', JSON.stringify(oidc.privateJwk))
+  return async () => {
+    await Promise.all([origin.close(), oidc.close()])
+  }
+}

@@ -1,0 +1,50 @@
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
+import { defineConfig } from 'vitest/config'
+import { OIDC_AUDIENCE } from './test/harness/oidc-clients.ts'
+
+/**
+ * Two projects: `worker` runs inside workerd with real local D1/R2 against real servers
+ * started by its global setup; `e2e` runs in Node against the gateway as `npm start`
+ * runs it (wrangler dev), driving it with the CLI and real clients.
+ */
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations('migrations')
+  return {
+    test: {
+      projects: [
+        {
+          plugins: [
+            cloudflareTest(({ inject }) => ({
+              wrangler: { configPath: './wrangler.toml' },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  ADMIN_TOKEN: 'test-admin-token-0123456789abcdef0123456789',
+                  CREDENTIALS_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
+                  OIDC_ISSUER: inject('oidcIssuer'),
+                  OIDC_AUDIENCE,
+                },
+              },
+            })),
+          ],
+          test: {
+            name: 'worker',
+            include: ['test/worker/**/*.test.ts'],
+            globalSetup: ['test/harness/worker-global-setup.ts'],
+            setupFiles: ['test/worker/apply-migrations.ts'],
+          },
+        },
+        {
+          test: {
+            name: 'e2e',
+            include: ['test/e2e/**/*.test.ts'],
+            environment: 'node',
+            globalSetup: ['test/harness/e2e-global-setup.ts'],
+            testTimeout: 60_000,
+            hookTimeout: 180_000,
+          },
+        },
+      ],
+    },
+  }
+})
