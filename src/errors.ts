@@ -29,6 +29,7 @@ export const ERROR_STATUS = {
   'origin.unreachable': 502,
   'origin.timeout': 504,
   'recorder.unavailable': 503,
+  'credential.unavailable': 500,
   'config.invalid': 500,
   internal: 500,
 } as const

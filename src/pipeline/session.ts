@@ -219,8 +219,7 @@ export class GatewaySession {
       forwarded = await forward({
         sessionId: this.id,
         connection: this.connection,
-        credential: () =>
-          openConnectionCredential(this.connection, this.#gateway.config.credentialsKey),
+        credential: () => this.#openCredential(),
         masker: UNMASKED,
       })
     } catch (error) {
@@ -249,6 +248,18 @@ export class GatewaySession {
     )
     this.#outcomes.add(outcome)
     return forwarded.result
+  }
+
+  async #openCredential(): Promise<unknown> {
+    try {
+      return await openConnectionCredential(this.connection, this.#gateway.config.credentialsKey)
+    } catch (error) {
+      throw new GatehouseError(
+        'credential.unavailable',
+        `The stored credential of connection "${this.connection.name}" cannot be opened; an administrator must set it again.`,
+        { detail: error instanceof Error ? error.message : String(error), cause: error }
+      )
+    }
   }
 
   /** Ends the session once every forwarded command has settled; pass to waitUntil. */

@@ -113,10 +113,9 @@ export class SessionRecorder {
   async #writeChunk(): Promise<void> {
     const events = this.#pending.slice()
     const now = this.#store.now()
+    const closing = this.#endedAt !== null
     const indexDue =
-      this.#indexedAt === null ||
-      this.#endedAt !== null ||
-      now - this.#indexedAt >= INDEX_REFRESH_MS
+      this.#indexedAt === null || closing || now - this.#indexedAt >= INDEX_REFRESH_MS
     if (events.length === 0 && !indexDue) return
 
     let prev = this.#lastHash
@@ -134,43 +133,57 @@ export class SessionRecorder {
       lines.push(line)
       prev = await hashLine(line)
     }
-    const tally = events.reduce(tallyEvent, this.#tally)
-    const chunks = events.length ? this.#chunks + 1 : this.#chunks
-
-    const writes: Promise<unknown>[] = []
-    if (events.length) writes.push(this.#putChunk(this.#chunks, lines, prev))
-    if (indexDue) {
-      writes.push(
-        upsertSessionRow(this.#store.db, {
-          id: this.id,
-          protocol: this.#start.protocol,
-          connectionName: this.#start.connectionName,
-          caller: this.#start.caller,
-          clientIp: this.#start.client.ip,
-          userAgent: this.#start.client.userAgent,
-          startedAt: this.startedAt,
-          endedAt: this.#endedAt,
-          status: this.#endedAt === null ? 'open' : 'closed',
-          transcriptPrefix: this.prefix,
-          chunks,
-          lastHash: prev,
-          tally,
-        })
-      )
+    const next = {
+      lastHash: prev,
+      chunks: events.length ? this.#chunks + 1 : this.#chunks,
+      tally: events.reduce(tallyEvent, this.#tally),
     }
-    const [chunkWrite, indexWrite] = await Promise.allSettled(writes)
-    const chunkFailed = events.length > 0 && chunkWrite?.status === 'rejected'
-    if (!chunkFailed && events.length) {
-      // The chunk is durable: advance the chain even if the index write failed, so the
-      // retry never rewrites an existing (write-once) chunk.
+    const durable = { lastHash: this.#lastHash, chunks: this.#chunks, tally: this.#tally }
+    const writeChunk = async () => {
+      if (!events.length) return
+      await this.#putChunk(this.#chunks, lines, prev)
+      // Durable: advance the chain now, so a retry never rewrites a (write-once) chunk.
       this.#pending.splice(0, events.length)
-      this.#lastHash = prev
-      this.#chunks = chunks
-      this.#tally = tally
+      this.#lastHash = next.lastHash
+      this.#chunks = next.chunks
+      this.#tally = next.tally
     }
-    const failure = [chunkWrite, indexWrite].find((result) => result?.status === 'rejected')
-    if (failure?.status === 'rejected') throw failure.reason
+
+    if (closing || !indexDue) {
+      // Off the critical path: chunk first, so the index never claims what R2 lacks.
+      await writeChunk()
+      if (indexDue) await this.#writeIndex(next, closing)
+    } else {
+      // Write-ahead: both in parallel; if the chunk failed, put the index back.
+      const [chunk, index] = await Promise.allSettled([writeChunk(), this.#writeIndex(next, false)])
+      if (chunk.status === 'rejected') {
+        if (index.status === 'fulfilled') await this.#writeIndex(durable, false).catch(() => {})
+        throw chunk.reason
+      }
+      if (index.status === 'rejected') throw index.reason
+    }
     if (indexDue) this.#indexedAt = now
+  }
+
+  #writeIndex(
+    state: { lastHash: string | null; chunks: number; tally: SessionTally },
+    closed: boolean
+  ): Promise<void> {
+    return upsertSessionRow(this.#store.db, {
+      id: this.id,
+      protocol: this.#start.protocol,
+      connectionName: this.#start.connectionName,
+      caller: this.#start.caller,
+      clientIp: this.#start.client.ip,
+      userAgent: this.#start.client.userAgent,
+      startedAt: this.startedAt,
+      endedAt: closed ? this.#endedAt : null,
+      status: closed ? 'closed' : 'open',
+      transcriptPrefix: this.prefix,
+      chunks: state.chunks,
+      lastHash: state.lastHash,
+      tally: state.tally,
+    })
   }
 
   async #putChunk(chunk: number, lines: string[], lastHash: string | null): Promise<void> {

@@ -40,9 +40,11 @@ export async function startOidcProvider(): Promise<OidcProviderHandle> {
       redirect_uris: [],
       response_types: [],
       token_endpoint_auth_method: 'client_secret_post',
+      id_token_signed_response_alg: 'ES256',
     })),
     jwks: { keys: [privateJwk] },
     features: {
+      devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
