@@ -58,11 +58,9 @@ export async function createAgentToken(
   return { token: minted.token, row }
 }
 
-export async function findAgentTokenByHash(
-  db: Database,
-  hash: string
-): Promise<AgentTokenRow | undefined> {
-  return db.select().from(agentTokens).where(eq(agentTokens.tokenHash, hash)).get()
+/** The lookup by hash, for batching with other per-request reads. */
+export function agentTokenByHashQuery(db: Database, hash: string) {
+  return db.select().from(agentTokens).where(eq(agentTokens.tokenHash, hash)).limit(1)
 }
 
 export async function getAgentToken(db: Database, id: string): Promise<AgentTokenRow | undefined> {

@@ -1,7 +1,9 @@
 /**
  * Turns a bearer token into a Caller: a Gatehouse agent token (looked up by hash in D1
- * on every request, so revocation is immediate) or an OIDC JWT. Admin access is a
- * separate door: the bootstrap admin token or an OIDC caller in an admin group.
+ * on every request, so revocation is immediate) or an OIDC JWT. The steps are exposed
+ * separately so the session opener can fold the token lookup into its one D1 batch.
+ * Admin access is a separate door: the bootstrap admin token or an OIDC caller in an
+ * admin group.
  */
 import type { Config } from '../config.ts'
 import type { Database } from '../db/client.ts'
@@ -9,7 +11,7 @@ import { utf8 } from '../encoding.ts'
 import { type ErrorCode, GatehouseError, type GatehouseErrorOptions } from '../errors.ts'
 import type { Caller } from '../pipeline/types.ts'
 import { hashAgentToken, isAgentTokenShaped } from './agent-token.ts'
-import { type AgentTokenRow, findAgentTokenByHash, tokenStatus } from './agent-token-store.ts'
+import { type AgentTokenRow, agentTokenByHashQuery, tokenStatus } from './agent-token-store.ts'
 import { verifyOidcToken } from './oidc.ts'
 
 export type IdentityDeps = { config: Config; db: Database; now: () => number }
@@ -25,6 +27,11 @@ export class IdentifiedRefusal extends GatehouseError {
 
 export type Authenticated = { caller: Caller; agentToken?: AgentTokenRow }
 
+/** What a bearer token claims to be, before any lookup or signature check. */
+export type BearerCredential =
+  | { kind: 'agent_token'; hash: string }
+  | { kind: 'jwt'; token: string }
+
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 
 export const BOOTSTRAP_ADMIN: Caller = {
@@ -35,28 +42,59 @@ export const BOOTSTRAP_ADMIN: Caller = {
   scope: [],
 }
 
-/** Authenticates an agent or user for the data path (proxy, query, exec, tunnel, MCP). */
+export async function classifyBearer(token: string): Promise<BearerCredential> {
+  if (isAgentTokenShaped(token)) return { kind: 'agent_token', hash: await hashAgentToken(token) }
+  if (JWT_SHAPE.test(token)) return { kind: 'jwt', token }
+  throw invalidToken('token is neither a Gatehouse agent token nor a JWT')
+}
+
+/** Checks a looked-up agent token row: present, not revoked, not expired. */
+export function callerFromAgentToken(row: AgentTokenRow | undefined, now: number): Authenticated {
+  if (!row) throw invalidToken('no agent token has this hash')
+  const caller: Caller = {
+    id: `agent:${row.name}`,
+    name: row.name,
+    via: 'agent_token',
+    idpGroups: [],
+    scope: row.connections,
+    tokenId: row.id,
+  }
+  const status = tokenStatus(row, now)
+  if (status === 'revoked') {
+    throw new IdentifiedRefusal(caller, 'auth.revoked_token', 'This agent token has been revoked.')
+  }
+  if (status === 'expired') {
+    throw new IdentifiedRefusal(caller, 'auth.expired_token', 'This agent token has expired.')
+  }
+  return { caller, agentToken: row }
+}
+
+/** Verifies an OIDC JWT and describes its bearer. */
+export async function callerFromJwt(token: string, config: Config, now: number): Promise<Caller> {
+  if (!config.oidc) throw invalidToken('OIDC is not configured on this gateway')
+  const verified = await verifyOidcToken(token, config.oidc, now)
+  return {
+    id: `user:${verified.subject}`,
+    name: verified.subject,
+    ...(verified.email ? { email: verified.email } : {}),
+    via: 'oidc',
+    idpGroups: verified.groups,
+    scope: ['*'],
+    issuer: verified.issuer,
+  }
+}
+
+/** Authenticates an agent or user on its own (routes that do not open a session). */
 export async function authenticateCaller(
   token: string,
   deps: IdentityDeps
 ): Promise<Authenticated> {
-  if (isAgentTokenShaped(token)) return authenticateAgentToken(token, deps)
-  if (JWT_SHAPE.test(token)) {
-    if (!deps.config.oidc) throw invalidToken('OIDC is not configured on this gateway')
-    const verified = await verifyOidcToken(token, deps.config.oidc, deps.now())
-    return {
-      caller: {
-        id: `user:${verified.subject}`,
-        name: verified.subject,
-        ...(verified.email ? { email: verified.email } : {}),
-        via: 'oidc',
-        idpGroups: verified.groups,
-        scope: ['*'],
-        issuer: verified.issuer,
-      },
-    }
+  const credential = await classifyBearer(token)
+  if (credential.kind === 'jwt') {
+    return { caller: await callerFromJwt(credential.token, deps.config, deps.now()) }
   }
-  throw invalidToken('token is neither a Gatehouse agent token nor a JWT')
+  const [row] = await agentTokenByHashQuery(deps.db, credential.hash)
+  return callerFromAgentToken(row, deps.now())
 }
 
 /** Authenticates an administrator: the bootstrap token, or an OIDC user in an admin group. */
@@ -74,27 +112,6 @@ export async function authenticateAdmin(token: string, deps: IdentityDeps): Prom
     )
   }
   return caller
-}
-
-async function authenticateAgentToken(token: string, deps: IdentityDeps): Promise<Authenticated> {
-  const row = await findAgentTokenByHash(deps.db, await hashAgentToken(token))
-  if (!row) throw invalidToken('no agent token has this hash')
-  const caller: Caller = {
-    id: `agent:${row.name}`,
-    name: row.name,
-    via: 'agent_token',
-    idpGroups: [],
-    scope: row.connections,
-    tokenId: row.id,
-  }
-  const status = tokenStatus(row, deps.now())
-  if (status === 'revoked') {
-    throw new IdentifiedRefusal(caller, 'auth.revoked_token', 'This agent token has been revoked.')
-  }
-  if (status === 'expired') {
-    throw new IdentifiedRefusal(caller, 'auth.expired_token', 'This agent token has expired.')
-  }
-  return { caller, agentToken: row }
 }
 
 /** Compares digests in constant time, so response timing reveals nothing about the secret. */

@@ -6,7 +6,11 @@ import { touchAgentToken } from './agent-token-store.ts'
 import { authenticateAdmin, authenticateCaller, IdentifiedRefusal } from './authenticate.ts'
 import { readBearerToken } from './bearer.ts'
 
-/** Authenticates the caller of a data-path route (`protocol` names it in the transcript). */
+/**
+ * Authenticates the caller of a route that opens no session (e.g. whoami); `protocol`
+ * names it in the transcript of a recorded refusal. Session routes authenticate in
+ * openSession instead, together with authorization.
+ */
 export function requireCaller(protocol: string) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const gateway = c.get('gateway')
@@ -22,12 +26,7 @@ export function requireCaller(protocol: string) {
       if (error instanceof IdentifiedRefusal) {
         recordRefusal(
           gateway,
-          {
-            caller: error.caller,
-            connectionName: c.req.param('connection') ?? '-',
-            protocol,
-            client: clientOf(c.req.raw),
-          },
+          { caller: error.caller, connectionName: '-', protocol, client: clientOf(c.req.raw) },
           error
         )
       }

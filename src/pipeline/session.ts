@@ -1,7 +1,7 @@
 /**
  * The spine of the request path, shared by every protocol:
  *
- *   openSession:  authorize the (already authenticated) caller for the connection
+ *   openSession:  authenticate the caller and authorize it for the connection
  *   session.run:  decide → record (write-ahead) → pause → forward → mask → record
  *
  * Adapters supply the classified command and a `forward` function; refusals at any step
@@ -13,23 +13,43 @@ import {
   openConnectionCredential,
 } from '../connections/store.ts'
 import { GatehouseError, toGatehouseError } from '../errors.ts'
+import { agentTokenByHashQuery, touchAgentToken } from '../identity/agent-token-store.ts'
+import {
+  callerFromAgentToken,
+  callerFromJwt,
+  classifyBearer,
+  IdentifiedRefusal,
+} from '../identity/authenticate.ts'
+import { readBearerToken } from '../identity/bearer.ts'
 import type { CompiledPolicy } from '../policy/compile.ts'
 import { decide, isGranted } from '../policy/decide.ts'
 import { type Principals, principalsOf } from '../policy/principals.ts'
-import { compiledPolicyAt, policyHeadQuery } from '../policy/store.ts'
+import { compiledPolicyAt, type PolicyHead, policyHeadQuery } from '../policy/store.ts'
 import { SessionRecorder } from '../recorder/session-recorder.ts'
 import type { Gateway } from './gateway.ts'
 import { type BodyMasker, UNMASKED } from './mask.ts'
 import type { Caller, Command, ConnectionKind, ConnectionRef, Decision, Outcome } from './types.ts'
 
+/** See GatewaySession.close. */
+const YIELD_BEFORE_CLOSE_MS = 1
+
 export type SessionRequest = {
-  caller: Caller
+  /** The caller's `Authorization` header: authentication happens here, with authorization. */
+  authorization: string | null | undefined
   connectionName: string
   /** The adapter's protocol, recorded with the session (`http`, `postgres`, …). */
   protocol: string
   /** The connection kinds this adapter can serve. */
   kinds: readonly ConnectionKind[]
   client: { ip?: string; userAgent?: string }
+}
+
+/** Who a session records as its caller, and on which connection. */
+type SessionSubject = {
+  caller: Caller
+  connectionName: string
+  protocol: string
+  client: SessionRequest['client']
 }
 
 export type ForwardContext = {
@@ -45,37 +65,68 @@ export type Forwarded<T> = { result: T; settled: Promise<Outcome> }
 
 export type Forward<T> = (context: ForwardContext) => Promise<Forwarded<T>>
 
-/** Authorizes the caller for the connection and starts recording; refusals are recorded. */
+/**
+ * Authenticates the caller and authorizes it for the connection, with every lookup in one
+ * D1 round trip (agent token, connection, policy version); then starts recording.
+ * Refusals of a caller we can name are recorded; unknown callers are only logged.
+ */
 export async function openSession(
   gateway: Gateway,
   request: SessionRequest
 ): Promise<GatewaySession> {
-  const [connections, heads] = await gateway.db.batch([
-    connectionByNameQuery(gateway.db, request.connectionName),
-    policyHeadQuery(gateway.db),
-  ])
-  const connection = connections[0]
-  const policy = await compiledPolicyAt(gateway.db, heads[0])
-  const principals = principalsOf(request.caller, policy)
+  const credential = await classifyBearer(readBearerToken(request.authorization))
+  const { db } = gateway
+  const connectionQuery = connectionByNameQuery(db, request.connectionName)
+  const headQuery = policyHeadQuery(db)
+  let connections: ConnectionRow[]
+  let heads: PolicyHead[]
+  let caller: Caller
+  try {
+    if (credential.kind === 'agent_token') {
+      const [connectionRows, headRows, tokenRows] = await db.batch([
+        connectionQuery,
+        headQuery,
+        agentTokenByHashQuery(db, credential.hash),
+      ])
+      const authenticated = callerFromAgentToken(tokenRows[0], gateway.now())
+      const token = authenticated.agentToken
+      if (token) gateway.waitUntil(touchAgentToken(db, token, gateway.now()).catch(() => {}))
+      ;[connections, heads, caller] = [connectionRows, headRows, authenticated.caller]
+    } else {
+      ;[[connections, heads], caller] = await Promise.all([
+        db.batch([connectionQuery, headQuery]),
+        callerFromJwt(credential.token, gateway.config, gateway.now()),
+      ])
+    }
+  } catch (error) {
+    if (error instanceof IdentifiedRefusal)
+      recordRefusal(gateway, { ...request, caller: error.caller }, error)
+    throw error
+  }
 
-  const refusal = authorize(request, connection, policy, principals)
+  const connection = connections[0]
+  const policy = await compiledPolicyAt(db, heads[0])
+  const principals = principalsOf(caller, policy)
+  const subject: SessionSubject = { ...request, caller }
+  const refusal = authorize(subject, request.kinds, connection, policy, principals)
   if (refusal || !connection) {
     const error =
       refusal ??
       new GatehouseError('connection.not_found', `No connection named "${request.connectionName}".`)
-    recordRefusal(gateway, request, error)
+    recordRefusal(gateway, subject, error)
     throw error
   }
-  return new GatewaySession(gateway, request, connection, policy, principals)
+  return new GatewaySession(gateway, subject, connection, policy, principals)
 }
 
 function authorize(
-  request: SessionRequest,
+  subject: SessionSubject,
+  kinds: readonly ConnectionKind[],
   connection: ConnectionRow | undefined,
   policy: CompiledPolicy,
   principals: Principals
 ): GatehouseError | undefined {
-  const name = request.connectionName
+  const name = subject.connectionName
   if (!connection) {
     return new GatehouseError('connection.not_found', `No connection named "${name}".`)
   }
@@ -83,20 +134,19 @@ function authorize(
     new GatehouseError('access.denied', `You are not allowed to use connection "${name}".`, {
       detail,
     })
-  if (!request.caller.scope.includes('*') && !request.caller.scope.includes(name)) {
-    return denied(
-      `token ${request.caller.tokenId ?? '?'} is scoped to ${request.caller.scope.join(',')}`
-    )
+  const { scope, tokenId } = subject.caller
+  if (!scope.includes('*') && !scope.includes(name)) {
+    return denied(`token ${tokenId ?? '?'} is scoped to ${scope.join(',')}`)
   }
   if (!isGranted(policy, principals, name)) {
     return denied(
       `policy v${policy.version} grants none of ${[...principals].join(',') || '(none)'}`
     )
   }
-  if (!request.kinds.includes(connection.kind)) {
+  if (!kinds.includes(connection.kind)) {
     return new GatehouseError(
       'request.wrong_protocol',
-      `Connection "${name}" is a ${connection.kind} connection and cannot be used over ${request.protocol}.`
+      `Connection "${name}" is a ${connection.kind} connection and cannot be used over ${subject.protocol}.`
     )
   }
   return undefined
@@ -105,15 +155,10 @@ function authorize(
 /** Records a refused session start (403, 404, revoked token, …) without holding up the answer. */
 export function recordRefusal(
   gateway: Gateway,
-  request: Omit<SessionRequest, 'kinds'>,
+  subject: SessionSubject,
   error: GatehouseError
 ): void {
-  const recorder = new SessionRecorder(gateway, {
-    protocol: request.protocol,
-    connectionName: request.connectionName,
-    caller: request.caller,
-    client: request.client,
-  })
+  const recorder = new SessionRecorder(gateway, subject)
   recorder.recordRefusal(error.code, error.message, error.detail ? { detail: error.detail } : {})
   gateway.waitUntil(
     recorder.close().catch((cause) => console.error('recording a refusal failed', { cause }))
@@ -123,8 +168,8 @@ export function recordRefusal(
 export class GatewaySession {
   readonly connection: ConnectionRow
   readonly ref: ConnectionRef
+  readonly caller: Caller
   readonly #gateway: Gateway
-  readonly #request: SessionRequest
   readonly #policy: CompiledPolicy
   readonly #principals: Principals
   readonly #recorder: SessionRecorder
@@ -132,22 +177,22 @@ export class GatewaySession {
 
   constructor(
     gateway: Gateway,
-    request: SessionRequest,
+    subject: SessionSubject,
     connection: ConnectionRow,
     policy: CompiledPolicy,
     principals: Principals
   ) {
     this.#gateway = gateway
-    this.#request = request
+    this.caller = subject.caller
     this.connection = connection
     this.ref = { id: connection.id, name: connection.name, kind: connection.kind }
     this.#policy = policy
     this.#principals = principals
     this.#recorder = new SessionRecorder(gateway, {
-      protocol: request.protocol,
+      protocol: subject.protocol,
       connectionName: connection.name,
-      caller: request.caller,
-      client: request.client,
+      caller: subject.caller,
+      client: subject.client,
       details: {
         connectionId: connection.id,
         kind: connection.kind,
@@ -197,7 +242,7 @@ export class GatewaySession {
         await this.#gateway.approvals.awaitApproval({
           sessionId: this.id,
           commandSeq: seq,
-          caller: this.#request.caller,
+          caller: this.caller,
           connection: this.ref,
           command,
           decision,
@@ -265,6 +310,9 @@ export class GatewaySession {
   /** Ends the session once every forwarded command has settled; pass to waitUntil. */
   async close(details: Record<string, unknown> = {}): Promise<void> {
     await Promise.allSettled(this.#outcomes)
+    // Let the response leave first: on the local runtime, storage I/O shares the thread
+    // that delivers it, and starting the final writes at once delays the caller's last bytes.
+    await scheduler.wait(YIELD_BEFORE_CLOSE_MS)
     try {
       await this.#recorder.close(details)
     } catch (cause) {

@@ -133,6 +133,15 @@ describe('forwarding', () => {
     expect(response.headers.get('x-gatehouse-session')).toMatch(/^[0-9a-f-]{36}$/)
   })
 
+  it('keeps the origin Content-Length and records the bytes sent', async () => {
+    const response = await proxied('api/sized')
+    const length = Number(response.headers.get('content-length'))
+    expect(length).toBeGreaterThan(0)
+    expect((await response.arrayBuffer()).byteLength).toBe(length)
+    const session = await closedSession(response.headers.get('x-gatehouse-session') ?? '')
+    expect(session.bytesDown).toBe(length)
+  })
+
   it('passes origin error statuses through unchanged', async () => {
     const response = await proxied('api/status/418')
     expect(response.status).toBe(418)

@@ -75,8 +75,11 @@ export async function forwardHttp(
       })),
     }
   }
-  const { stream, done } = countBytes(
-    context.masker.mask(response.body, response.headers.get('content-type'))
+  const masked = context.masker.active
+  const { stream, done } = observeBody(
+    context.masker.mask(response.body, response.headers.get('content-type')),
+    // A masker may change the length; only an untouched body keeps the origin's.
+    masked ? null : response.headers.get('content-length')
   )
   const bytesUp = bodyBytes(request.body, done)
   const settled: Promise<Outcome> = Promise.all([bytesUp, done]).then(([up, down]) => ({
@@ -120,11 +123,26 @@ async function bodyBytes(
   }
 }
 
-/** Counts bytes as the caller reads them; `done` says whether the stream ended cleanly. */
-function countBytes(body: ReadableStream<Uint8Array>): {
-  stream: ReadableStream<Uint8Array>
-  done: Promise<{ bytes: number; complete: boolean }>
-} {
+/**
+ * Observes the response body on its way to the caller: how many bytes, and whether it
+ * ended cleanly. A body of known length goes through workerd's native FixedLengthStream
+ * (no JavaScript per chunk, and the caller still gets a Content-Length); only bodies of
+ * unknown length are counted chunk by chunk.
+ */
+function observeBody(
+  body: ReadableStream<Uint8Array>,
+  declaredLength: string | null
+): { stream: ReadableStream<Uint8Array>; done: Promise<{ bytes: number; complete: boolean }> } {
+  const length =
+    declaredLength !== null && /^\d+$/.test(declaredLength) ? Number(declaredLength) : null
+  if (length !== null) {
+    const fixed = new FixedLengthStream(length)
+    const done = body.pipeTo(fixed.writable).then(
+      () => ({ bytes: length, complete: true }),
+      () => ({ bytes: 0, complete: false })
+    )
+    return { stream: fixed.readable, done }
+  }
   let bytes = 0
   let finish: (value: { bytes: number; complete: boolean }) => void = () => {}
   const done = new Promise<{ bytes: number; complete: boolean }>((resolve) => {

@@ -7,7 +7,7 @@ import { Hono } from 'hono'
 import { type AppEnv, clientOf } from '../../app-env.ts'
 import { HttpTarget } from '../../connections/connection.ts'
 import { GatehouseError, jsonErrorResponse, toGatehouseError } from '../../errors.ts'
-import { requireCaller } from '../../identity/middleware.ts'
+import type { Gateway } from '../../pipeline/gateway.ts'
 import { openSession } from '../../pipeline/session.ts'
 import type { BodyRecord, HttpCommand } from '../../pipeline/types.ts'
 import { CONNECTION_NAME } from '../../policy/document.ts'
@@ -20,20 +20,17 @@ const PROXY_PREFIX = '/proxy/'
 
 export const httpProxyRoutes = new Hono<AppEnv>()
 
-httpProxyRoutes.use('/:connection/*', requireCaller('http'))
-httpProxyRoutes.use('/:connection', requireCaller('http'))
-httpProxyRoutes.all('/:connection/*', (c) => proxyRequest(c.req.raw, c.var))
-httpProxyRoutes.all('/:connection', (c) => proxyRequest(c.req.raw, c.var))
+httpProxyRoutes.all('/:connection/*', (c) => proxyRequest(c.req.raw, c.var.gateway))
+httpProxyRoutes.all('/:connection', (c) => proxyRequest(c.req.raw, c.var.gateway))
 
-async function proxyRequest(request: Request, vars: AppEnv['Variables']): Promise<Response> {
-  const { gateway, caller } = vars
+async function proxyRequest(request: Request, gateway: Gateway): Promise<Response> {
   const url = new URL(request.url)
   // Split the normalised URL ourselves: the name and the rest must come from the same bytes.
   const [rawName = '', ...rest] = url.pathname.slice(PROXY_PREFIX.length).split('/')
   const connectionName = CONNECTION_NAME.test(rawName) ? rawName : decodeURIComponentSafe(rawName)
 
   const session = await openSession(gateway, {
-    caller,
+    authorization: request.headers.get('authorization'),
     connectionName,
     protocol: 'http',
     kinds: ['http'],
