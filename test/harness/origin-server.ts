@@ -123,7 +123,12 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   })
 }
 
+/** JSON with a Content-Length, as most APIs answer (`/stream` is the chunked case). */
 function json(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { 'content-type': 'application/json' })
-  res.end(JSON.stringify(body))
+  const text = JSON.stringify(body)
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  })
+  res.end(text)
 }
