@@ -5,6 +5,20 @@ declare module 'vitest' {
     deadPort: number
     oidcIssuer: string
     oidcPrivateJwk: string
+    /** e2e: the running `gatehouse dev` gateway, e.g. http://127.0.0.1:41234 */
+    gatewayUrl: string
+    /** e2e: the admin token the dev banner printed (GATEHOUSE_TOKEN). */
+    adminToken: string
+    /** e2e: the demo agent token the dev banner printed (GATEHOUSE_AGENT_TOKEN). */
+    agentToken: string
+    /** e2e: the banner's curl lines: allowed GET, blocked DELETE, approval-needing POST. */
+    quickStartCurls: string[]
+    /** e2e: the demo origin behind the `demo` connection. */
+    demoOriginUrl: string
+    /** e2e: the demo origin's own secret, read from the state directory. */
+    demoOriginToken: string
+    /** e2e: the state directory the running `gatehouse dev` uses. */
+    devStateDir: string
   }
 }
 
