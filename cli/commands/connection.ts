@@ -99,6 +99,7 @@ export function registerConnectionCommands(program: Command): void {
           ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
         },
         ...(credential === undefined ? {} : { credential }),
+        ...(options.moveCredential ? { moveCredential: true } : {}),
         ...(description ? { description } : {}),
       }
       const saved = await client.json<ConnectionView>(
@@ -187,9 +188,9 @@ async function currentConnection(
 }
 
 /**
- * The admin API keeps the stored credential when none is sent, wherever the target now
- * points; pointing a connection at another origin would hand its secret to that origin.
- * Ask for the credential again (or an explicit --move-credential) instead.
+ * The admin API refuses to keep a stored credential when the target moves to another
+ * origin unless told to (`moveCredential`); checking here first gives a usage error that
+ * names the flags.
  */
 function refuseCredentialMove(name: string, from: string | undefined, to: string): void {
   const origin = (url: string | undefined) => {

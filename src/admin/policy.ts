@@ -4,7 +4,7 @@
  * fire for a caller and a command, against the live policy or a candidate document.
  */
 import { Hono } from 'hono'
-import { parse as parseYaml } from 'yaml'
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
 import { z } from 'zod'
 import type { AppEnv } from '../app-env.ts'
 import { listConnections } from '../connections/store.ts'
@@ -33,8 +33,10 @@ policyRoutes.get('/', async (c) => {
     })
   }
   c.header('etag', `"${row.version}"`)
-  if (YAML_TYPES.has(c.req.header('accept') ?? '')) {
-    return c.body(row.source, 200, { 'content-type': 'application/yaml; charset=utf-8' })
+  if (/\b(application|text)\/(x-)?yaml\b/i.test(c.req.header('accept') ?? '')) {
+    // YAML keeps its comments as applied; a JSON source is rendered as YAML.
+    const yaml = row.format === 'yaml' ? row.source : stringifyYaml(JSON.parse(row.source))
+    return c.body(yaml, 200, { 'content-type': 'application/yaml; charset=utf-8' })
   }
   return c.json({
     version: row.version,

@@ -37,8 +37,21 @@ export const ConnectionInput = z.discriminatedUnion('kind', [
       target: HttpTarget,
       /** Omitted on replace: keep the stored credential. `null`: remove it. */
       credential: HttpCredential.nullable().optional(),
+      /** Keep the stored credential although the target moves to another origin. */
+      moveCredential: z.boolean().optional(),
       description: z.string().max(500).default(''),
     })
     .strict(),
 ])
 export type ConnectionInput = z.infer<typeof ConnectionInput>
+
+/**
+ * Where a target's credential would be sent: for HTTP, the URL's origin. A stored
+ * credential never silently follows a connection to another endpoint.
+ */
+export function targetEndpoint(kind: ConnectionInput['kind'], target: unknown): string {
+  switch (kind) {
+    case 'http':
+      return new URL(HttpTarget.parse(target).url).origin
+  }
+}

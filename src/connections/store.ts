@@ -3,8 +3,9 @@ import { asc, eq } from 'drizzle-orm'
 import type { Database } from '../db/client.ts'
 import { connections } from '../db/schema.ts'
 import { toBase64Url } from '../encoding.ts'
+import { GatehouseError } from '../errors.ts'
 import type { ConnectionRef } from '../pipeline/types.ts'
-import type { ConnectionInput } from './connection.ts'
+import { type ConnectionInput, targetEndpoint } from './connection.ts'
 import { openCredential, sealCredential } from './credential-seal.ts'
 
 export type ConnectionRow = typeof connections.$inferSelect
@@ -57,11 +58,20 @@ export async function putConnection(
 ): Promise<{ row: ConnectionRow; created: boolean }> {
   const existing = await getConnection(db, name)
   const id = existing?.id ?? `con_${toBase64Url(crypto.getRandomValues(new Uint8Array(12)))}`
+  if (input.credential === undefined && existing?.credential && !input.moveCredential) {
+    const before =
+      existing.kind === input.kind ? targetEndpoint(existing.kind, existing.target) : null
+    const after = targetEndpoint(input.kind, input.target)
+    if (before !== after) {
+      throw new GatehouseError(
+        'request.invalid',
+        `Connection "${name}" holds a credential for ${before ?? `a ${existing.kind} target`}; to use it with ${after}, send the credential again, send "credential": null to drop it, or confirm with "moveCredential": true.`
+      )
+    }
+  }
   const credential =
     input.credential === undefined
-      ? existing && existing.kind === input.kind
-        ? existing.credential
-        : null
+      ? (existing?.credential ?? null)
       : input.credential === null
         ? null
         : await sealCredential(credentialsKey, id, input.credential)

@@ -42,9 +42,15 @@ export const BOOTSTRAP_ADMIN: Caller = {
   scope: [],
 }
 
-export async function classifyBearer(token: string): Promise<BearerCredential> {
+export async function classifyBearer(token: string, config: Config): Promise<BearerCredential> {
   if (isAgentTokenShaped(token)) return { kind: 'agent_token', hash: await hashAgentToken(token) }
   if (JWT_SHAPE.test(token)) return { kind: 'jwt', token }
+  if (await isBootstrapAdminToken(token, config.adminToken)) {
+    throw new GatehouseError(
+      'auth.invalid_token',
+      'The bootstrap admin token only opens the admin API (/v1/admin); use an agent token or an OIDC token here.'
+    )
+  }
   throw invalidToken('token is neither a Gatehouse agent token nor a JWT')
 }
 
@@ -89,7 +95,7 @@ export async function authenticateCaller(
   token: string,
   deps: IdentityDeps
 ): Promise<Authenticated> {
-  const credential = await classifyBearer(token)
+  const credential = await classifyBearer(token, deps.config)
   if (credential.kind === 'jwt') {
     return { caller: await callerFromJwt(credential.token, deps.config, deps.now()) }
   }

@@ -74,7 +74,7 @@ export async function openSession(
   gateway: Gateway,
   request: SessionRequest
 ): Promise<GatewaySession> {
-  const credential = await classifyBearer(readBearerToken(request.authorization))
+  const credential = await classifyBearer(readBearerToken(request.authorization), gateway.config)
   const { db } = gateway
   const connectionQuery = connectionByNameQuery(db, request.connectionName)
   const headQuery = policyHeadQuery(db)

@@ -57,7 +57,9 @@ export function compilePolicy(
         reason: rule.reason,
         who: rule.who ? new Set(rule.who) : undefined,
         methods: rule.match?.methods ? new Set(rule.match.methods) : undefined,
-        paths: rule.match?.paths?.map(compilePathGlob),
+        paths: rule.match?.paths?.map((glob) =>
+          compilePathGlob(glob, { caseSensitive: policy.caseSensitivePaths })
+        ),
         approvers: rule.approvers,
       })),
     })

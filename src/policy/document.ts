@@ -82,6 +82,8 @@ export const ConnectionPolicy = z
     grants: z.array(Subject).default([]),
     /** What happens when no rule matches. */
     default: PolicyAction.default('block'),
+    /** Match path globs with letter case (off: `/ADMIN` matches `/admin/**`). */
+    caseSensitivePaths: z.boolean().default(false),
     /** Evaluated in order; the first matching rule decides. */
     rules: z.array(Rule).default([]),
   })

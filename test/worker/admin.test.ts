@@ -124,6 +124,38 @@ describe('connections', () => {
     expect(await adminJson('GET', '/connections/rotating')).toMatchObject({ hasCredential: false })
   })
 
+  it('refuses to let a stored credential follow the target to another origin', async () => {
+    await putHttpConnection(
+      'moving',
+      { url: originUrl() },
+      { type: 'bearer', token: 'moving-secret' }
+    )
+    const moved = await admin('PUT', '/connections/moving', {
+      kind: 'http',
+      target: { url: 'https://elsewhere.example' },
+    })
+    expect(await errorOf(moved)).toEqual({
+      status: 400,
+      code: 'request.invalid',
+      message: `Connection "moving" holds a credential for ${originUrl()}; to use it with https://elsewhere.example, send the credential again, send "credential": null to drop it, or confirm with "moveCredential": true.`,
+    })
+    expect(await adminJson('GET', '/connections/moving')).toMatchObject({
+      target: { url: originUrl() },
+    })
+    // Same origin, another base path: the credential stays.
+    await putHttpConnection('moving', { url: `${originUrl()}/v2` })
+    const confirmed = await admin('PUT', '/connections/moving', {
+      kind: 'http',
+      target: { url: 'https://elsewhere.example' },
+      moveCredential: true,
+    })
+    expect(confirmed.status).toBe(200)
+    expect(await confirmed.json()).toMatchObject({
+      hasCredential: true,
+      target: { url: 'https://elsewhere.example' },
+    })
+  })
+
   it('rejects an invalid definition listing each problem', async () => {
     const response = await admin('PUT', '/connections/bad', {
       kind: 'http',

@@ -64,6 +64,17 @@ describe('bearer parsing', () => {
     await expectRefused('Bearer abc def', 401, 'auth.malformed_token')
   })
 
+  it('tells a caller using the bootstrap admin token on the data path what that token is for', async () => {
+    const { response, marker } = await callOrders(`Bearer ${env.ADMIN_TOKEN}`)
+    expect(await errorOf(response)).toEqual({
+      status: 401,
+      code: 'auth.invalid_token',
+      message:
+        'The bootstrap admin token only opens the admin API (/v1/admin); use an agent token or an OIDC token here.',
+    })
+    expect(await arrivalsWith(marker)).toEqual([])
+  })
+
   it('refuses a token that is neither an agent token nor a JWT with 401 auth.invalid_token', async () => {
     await expectRefused('Bearer not-a-real-token', 401, 'auth.invalid_token')
   })

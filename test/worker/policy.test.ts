@@ -126,7 +126,12 @@ describe('enforcement on the proxy', () => {
   })
 
   it('cannot dodge a path rule with a trailing slash, doubled slashes or encoding', async () => {
-    for (const path of ['/admin/users/42/', '//admin//users/42', '/%61dmin/users/42']) {
+    for (const path of [
+      '/admin/users/42/',
+      '//admin//users/42',
+      '/%61dmin/users/42',
+      '/ADMIN/Users/42',
+    ]) {
       const { response, marker } = await shop('DELETE', path)
       expect((await errorOf(response)).code, path).toBe('policy.blocked')
       expect(await arrivalsWith(marker)).toEqual([])
@@ -238,6 +243,26 @@ describe('applying policy documents', () => {
     expect(versions.map((v) => v.version)).toEqual(
       [...versions.map((v) => v.version)].sort((a, b) => b - a)
     )
+  })
+  it('returns YAML for any Accept naming it, rendering a JSON-applied document as YAML', async () => {
+    const applied = await admin('PUT', '/policy', {
+      version: 1,
+      groups: { agents: { members: ['agent:shop-bot'] } },
+      connections: {
+        shop: { grants: ['group:agents'], rules: [{ name: 'all', action: 'allow' }] },
+      },
+    })
+    expect(applied.status).toBe(200)
+    const yaml = await admin('GET', '/policy', undefined, {
+      accept: 'text/yaml;q=0.9, application/json;q=0.5',
+    })
+    expect(yaml.headers.get('content-type')).toBe('application/yaml; charset=utf-8')
+    expect(await yaml.text()).toBe(
+      'version: 1\ngroups:\n  agents:\n    members:\n      - agent:shop-bot\nconnections:\n  shop:\n    grants:\n      - group:agents\n    rules:\n      - name: all\n        action: allow\n'
+    )
+    const restored = await applyYaml(SHOP_POLICY_YAML)
+    expect(restored.status).toBe(200)
+    appliedVersion = ((await restored.json()) as { version: number }).version
   })
 })
 

@@ -2,7 +2,9 @@
  * One canonical form of the proxied path, used both for policy matching and for the
  * request sent to the origin, so the rule that was checked is the path that is used.
  * Anything an origin could read two ways is refused: encoded `/` or `\`, control
- * characters, dot segments. Repeated slashes collapse; a trailing slash is kept.
+ * characters, dot segments, and `;` path parameters (Tomcat and Spring drop them before
+ * routing, so `/admin;x/users` would reach `/admin/users` past a rule on `/admin/**`).
+ * Repeated slashes collapse; a trailing slash is kept.
  */
 import { GatehouseError } from '../../errors.ts'
 
@@ -32,6 +34,7 @@ export function canonicalizePath(rawPath: string): CanonicalPath {
       throw ambiguous(`"${raw}" decodes to a slash, backslash or control character`)
     }
     if (segment === '.' || segment === '..') throw ambiguous(`"${raw}" is a dot segment`)
+    if (segment.includes(';')) throw ambiguous(`"${raw}" carries a ";" path parameter`)
     decoded.push(segment)
   }
   const tail = trailingSlash && decoded.length ? '/' : ''
@@ -51,7 +54,7 @@ function encodeSegment(segment: string): string {
 function ambiguous(detail: string): GatehouseError {
   return new GatehouseError(
     'request.ambiguous_path',
-    'The request path is ambiguous (encoded slash, dot segment or control character) and was refused.',
+    'The request path is ambiguous (encoded slash, dot segment, ";" parameter or control character) and was refused.',
     { detail }
   )
 }

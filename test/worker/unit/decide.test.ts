@@ -168,6 +168,27 @@ describe('first matching rule wins', () => {
     })
   })
 
+  it('matches paths case-insensitively unless the connection asks for case', () => {
+    expect(decideFor(agent('billing-bot'), 'api', 'GET', '/Admin/users')).toMatchObject({
+      action: 'block',
+      rule: { name: 'no-admin' },
+    })
+    const strict = compile({
+      version: 1,
+      connections: {
+        api: {
+          grants: ['agent:x'],
+          caseSensitivePaths: true,
+          default: 'allow',
+          rules: [{ name: 'no-admin', match: { paths: ['/admin/**'] }, action: 'block' }],
+        },
+      },
+    })
+    expect(
+      decide(strict, principalsOf(agent('x'), strict), 'api', http('GET', '/Admin/users'))
+    ).toMatchObject({ action: 'allow', rule: null })
+  })
+
   it('blocks on a connection without policy', () => {
     expect(decideFor(agent('billing-bot'), 'ghost', 'GET', '/')).toMatchObject({
       action: 'block',

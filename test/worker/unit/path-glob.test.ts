@@ -35,6 +35,13 @@ describe('path globs', () => {
     expect(matches(glob, path)).toBe(expected)
   })
 
+  it('ignores letter case unless asked not to', () => {
+    expect(matches('/admin/**', '/ADMIN/Users')).toBe(true)
+    expect(matchesPath(compilePathGlob('/admin/**', { caseSensitive: true }), '/ADMIN/Users')).toBe(
+      false
+    )
+  })
+
   it('treats regex metacharacters in globs literally', () => {
     expect(matches('/price/$9.99', '/price/$9.99')).toBe(true)
     expect(matches('/price/$9.99', '/price/$9x99')).toBe(false)
