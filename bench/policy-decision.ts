@@ -16,7 +16,7 @@ const WARMUP = 20_000
 const SAMPLES = 200_000
 
 /** A realistic 100-rule policy: per-resource rules with globs, methods and caller conditions. */
-function hundredRulePolicy(): PolicyDocumentInput {
+export function hundredRulePolicy(): PolicyDocumentInput {
   const rules: NonNullable<PolicyDocumentInput['connections']>[string]['rules'] = []
   for (let i = 0; i < RULES - 2; i++) {
     const resource = `resource-${i}`

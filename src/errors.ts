@@ -95,7 +95,10 @@ const WWW_AUTHENTICATE: Partial<Record<ErrorCode, string>> = {
 }
 
 /** The HTTP form of an error: status, JSON body, and RFC 6750 challenge for 401s. */
-export function jsonErrorResponse(error: GatehouseError, headers: HeadersInit = {}): Response {
+export function jsonErrorResponse(
+  error: GatehouseError,
+  headers: Record<string, string> = {}
+): Response {
   const response = Response.json(error.toJSON(), { status: error.status, headers })
   const challenge = WWW_AUTHENTICATE[error.code]
   if (challenge) response.headers.set('www-authenticate', challenge)

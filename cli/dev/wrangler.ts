@@ -23,6 +23,8 @@ const WORKER_SECRETS = ['ADMIN_TOKEN', 'CREDENTIALS_KEY']
 export type WranglerOptions = {
   /** The project root (holds wrangler.toml). */
   root: string
+  /** Another Worker's config instead of the project's (the benchmark's pass-through). */
+  config?: string
   persistDir: string
   /** Every output line, as it arrives. */
   onLine?: (line: string) => void
@@ -61,7 +63,13 @@ export async function applyMigrations(options: WranglerOptions): Promise<void> {
 
 /** Starts `wrangler dev` on 127.0.0.1:<port> with the state's secrets and storage. */
 export function startWranglerDev(
-  options: WranglerOptions & { port: number; envFile: string }
+  options: WranglerOptions & {
+    port: number
+    envFile: string
+    /** Two `wrangler dev` at once need distinct DevTools ports. */
+    inspectorPort?: number
+    extraArgs?: string[]
+  }
 ): DevServer {
   return runWrangler(
     [
@@ -75,6 +83,10 @@ export function startWranglerDev(
       '--env-file',
       options.envFile,
       '--show-interactive-dev-session=false',
+      ...(options.inspectorPort === undefined
+        ? []
+        : ['--inspector-port', String(options.inspectorPort)]),
+      ...(options.extraArgs ?? []),
     ],
     options,
     // Its own process group: a Ctrl+C in the terminal reaches us, and we stop it in order.
@@ -89,7 +101,13 @@ function runWrangler(
 ): DevServer {
   const child = spawn(
     process.execPath,
-    ['--no-warnings', wranglerEntry(), ...args, '--config', join(options.root, 'wrangler.toml')],
+    [
+      '--no-warnings',
+      wranglerEntry(),
+      ...args,
+      '--config',
+      options.config ?? join(options.root, 'wrangler.toml'),
+    ],
     {
       cwd: options.root,
       env: wranglerEnvironment(options.root),

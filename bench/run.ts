@@ -1,0 +1,53 @@
+/**
+ * `npm run bench`: every figure measured in one run on this machine, written to
+ * bench/results.json with the budgets from DESIGN.md beside them.
+ */
+
+import { writeFile } from 'node:fs/promises'
+import { cpus } from 'node:os'
+import { benchBundleSize } from './bundle-size.ts'
+import { benchHttpLatency } from './http-latency.ts'
+import { benchPolicyDecision } from './policy-decision.ts'
+
+const RESULTS = new URL('./results.json', import.meta.url)
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
+
+log('policy decision (100 rules)')
+const policyDecision = benchPolicyDecision()
+log(`  p50 ${policyDecision.p50Micros} µs, p99 ${policyDecision.p99Micros} µs`)
+
+log('bundle size (wrangler deploy --dry-run)')
+const bundle = await benchBundleSize()
+log(`  ${bundle.gzipMiB} MiB gzipped`)
+
+log('HTTP proxy latency (direct, pass-through Worker, gateway)')
+const http = await benchHttpLatency(log)
+for (const run of http) {
+  log(
+    `  ${run.mode}: p50 direct ${run.millis.direct.p50} ms, pass-through ${run.millis.passthrough.p50} ms, gateway ${run.millis.gateway.p50} ms (×${run.gatewayOverPassthroughP50})`
+  )
+}
+
+const primary = http[0]
+const results = {
+  generatedAt: new Date().toISOString(),
+  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
+  httpProxy: http,
+  policyDecision,
+  bundle,
+  budgets: {
+    httpAddedP50VsPassthrough: {
+      target: 'gateway p50 ≤ 1.3 × bare pass-through Worker p50',
+      measured: primary?.gatewayOverPassthroughP50 ?? null,
+      met: primary !== undefined && primary.gatewayOverPassthroughP50 <= 1.3,
+    },
+    policyDecisionP99Micros: {
+      target: 200,
+      measured: policyDecision.p99Micros,
+      met: policyDecision.p99Micros <= 200,
+    },
+    bundleGzipMiB: { target: 3, measured: bundle.gzipMiB, met: bundle.gzipMiB <= 3 },
+  },
+}
+await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`)
+log(`wrote ${RESULTS.pathname}`)
