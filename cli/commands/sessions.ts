@@ -4,32 +4,12 @@
  * hashed and archived); `verify` checks the hash chain and exits 1 if it is broken.
  */
 import { type Command, InvalidArgumentError } from 'commander'
+import type { sessions } from '../../src/db/schema.ts'
 import { contextOf } from '../context.ts'
 import { CliError, formatTime, print, printJson, printRaw, printTable } from '../output.ts'
 
-type SessionRow = {
-  id: string
-  protocol: string
-  connectionName: string
-  callerId: string
-  callerVia: string
-  tokenId: string | null
-  clientIp: string | null
-  userAgent: string | null
-  startedAt: number
-  endedAt: number | null
-  status: 'open' | 'closed' | 'incomplete'
-  outcome: string
-  commands: number
-  allowed: number
-  blocked: number
-  approvalsRequired: number
-  errors: number
-  bytesUp: number
-  bytesDown: number
-  events: number
-  lastHash: string | null
-}
+/** A row of the session index, as GET /v1/admin/sessions returns it. */
+type SessionRow = typeof sessions.$inferSelect
 
 type TranscriptEvent = {
   seq: number
