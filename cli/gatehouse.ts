@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError, Option } from 'commander'
+import { registerConnectCommand } from './commands/connect.ts'
 import { registerConnectionCommands } from './commands/connection.ts'
 import { registerDevCommand } from './commands/dev.ts'
 import { registerPolicyCommands } from './commands/policy.ts'
@@ -54,6 +55,7 @@ registerPolicyCommands(program)
 registerConnectionCommands(program)
 registerSessionCommands(program)
 registerWhoamiCommand(program)
+registerConnectCommand(program)
 registerDevCommand(program)
 
 try {

@@ -29,6 +29,37 @@ export const HttpCredential = z.discriminatedUnion('type', [
 ])
 export type HttpCredential = z.infer<typeof HttpCredential>
 
+/** A hostname or IP literal: what cloudflare:sockets `connect()` accepts. */
+const Hostname = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9.\-:[\]]+$/, 'must be a hostname or IP address')
+
+export const PostgresTarget = z
+  .object({
+    host: Hostname,
+    port: z.number().int().min(1).max(65535).default(5432),
+    /** The database every session opens; what a client asks for is recorded, not used. */
+    database: z.string().min(1).max(63),
+    /** `verify-full`: TLS with the certificate checked (cloudflare:sockets always verifies). */
+    tls: z.enum(['verify-full', 'disable']).default('verify-full'),
+    connectTimeoutMs: z.number().int().min(100).max(60_000).optional(),
+    /** Close a tunnel whose client sends nothing for this long. */
+    idleTimeoutMs: z.number().int().min(1000).max(86_400_000).optional(),
+  })
+  .strict()
+export type PostgresTarget = z.infer<typeof PostgresTarget>
+
+export const PostgresCredential = z
+  .object({
+    type: z.literal('password'),
+    username: z.string().min(1).max(63),
+    password: z.string(),
+  })
+  .strict()
+export type PostgresCredential = z.infer<typeof PostgresCredential>
+
 /** The admin API body for creating or replacing a connection. */
 export const ConnectionInput = z.discriminatedUnion('kind', [
   z
@@ -38,6 +69,15 @@ export const ConnectionInput = z.discriminatedUnion('kind', [
       /** Omitted on replace: keep the stored credential. `null`: remove it. */
       credential: HttpCredential.nullable().optional(),
       /** Keep the stored credential although the target moves to another origin. */
+      moveCredential: z.boolean().optional(),
+      description: z.string().max(500).default(''),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('postgres'),
+      target: PostgresTarget,
+      credential: PostgresCredential.nullable().optional(),
       moveCredential: z.boolean().optional(),
       description: z.string().max(500).default(''),
     })
@@ -53,5 +93,9 @@ export function targetEndpoint(kind: ConnectionInput['kind'], target: unknown): 
   switch (kind) {
     case 'http':
       return new URL(HttpTarget.parse(target).url).origin
+    case 'postgres': {
+      const { host, port } = PostgresTarget.parse(target)
+      return `postgres://${host}:${port}`
+    }
   }
 }

@@ -35,7 +35,7 @@ export type ConnectionRef = {
  * A classified command. Each protocol's classifier produces one kind; policy matches
  * on these fields.
  */
-export type Command = HttpCommand
+export type Command = HttpCommand | SqlCommand
 
 export type HttpCommand = {
   kind: 'http'
@@ -58,6 +58,47 @@ export type BodyRecord = {
   streamed?: boolean
 }
 
+/** Statement classes, from least to most risky (see policy/sql). */
+export type SqlClass =
+  | 'read'
+  | 'write'
+  | 'ddl'
+  | 'privilege'
+  | 'admin'
+  | 'transaction'
+  | 'session'
+  | 'copy'
+  | 'utility'
+  | 'unknown'
+
+/** One parsed SQL statement, as policy sees it. */
+export type SqlStatement = {
+  text: string
+  class: SqlClass
+  /** Parser node type, e.g. `SelectStmt`. */
+  kind: string
+  writes: boolean
+  /** Relations referenced: lower-cased unless quoted, schema-qualified when written so. */
+  tables: string[]
+  functions: string[]
+  /** Why the statement is riskier than its class says (writable CTE, dynamic SQL, …). */
+  risks: string[]
+}
+
+/**
+ * SQL sent as one unit (a simple Query message, an extended-protocol Execute, or the
+ * JSON API): every statement in it, decided together.
+ */
+export type SqlCommand = {
+  kind: 'sql'
+  text: string
+  statements: SqlStatement[]
+  /** Bound parameters as recorded (text, or base64 for binary), when there are any. */
+  params?: (string | null)[]
+  /** How it arrived: `simple` Query, `extended` Parse/Bind/Execute, or the JSON `api`. */
+  via: 'simple' | 'extended' | 'api'
+}
+
 export type PolicyAction = 'allow' | 'block' | 'require_approval'
 
 /** What the policy says about one command. */
@@ -68,6 +109,8 @@ export type Decision = {
   reason: string
   /** Groups whose members may approve, for `require_approval`. */
   approvers?: readonly string[]
+  /** For multi-statement SQL: what each statement alone would get. */
+  statements?: { index: number; action: PolicyAction; rule: string | null }[]
 }
 
 /** How a forwarded (or refused) command ended, as recorded in the transcript. */

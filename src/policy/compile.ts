@@ -5,6 +5,7 @@
 import type { PolicyAction } from '../pipeline/types.ts'
 import type { PolicyDocument } from './document.ts'
 import { compilePathGlob } from './glob.ts'
+import { compileNamePattern, type NamePattern } from './sql-names.ts'
 
 export type CompiledRule = {
   index: number
@@ -14,6 +15,9 @@ export type CompiledRule = {
   who: ReadonlySet<string> | undefined
   methods: ReadonlySet<string> | undefined
   paths: readonly RegExp[] | undefined
+  classes: ReadonlySet<string> | undefined
+  tables: readonly NamePattern[] | undefined
+  functions: readonly NamePattern[] | undefined
   approvers: readonly string[] | undefined
 }
 
@@ -60,6 +64,9 @@ export function compilePolicy(
         paths: rule.match?.paths?.map((glob) =>
           compilePathGlob(glob, { caseSensitive: policy.caseSensitivePaths })
         ),
+        classes: rule.match?.classes ? new Set(rule.match.classes) : undefined,
+        tables: rule.match?.tables?.map(compileNamePattern),
+        functions: rule.match?.functions?.map(compileNamePattern),
         approvers: rule.approvers,
       })),
     })

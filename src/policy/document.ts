@@ -46,14 +46,48 @@ const PathGlob = z
 
 export const PolicyAction = z.enum(['allow', 'block', 'require_approval'])
 
+export const SqlClass = z.enum([
+  'read',
+  'write',
+  'ddl',
+  'privilege',
+  'admin',
+  'transaction',
+  'session',
+  'copy',
+  'utility',
+  'unknown',
+])
+
+/** `users`, `public.users`, `pg_catalog.*`, `dblink*` (see policy/sql-names.ts). */
+const SqlNamePattern = z
+  .string()
+  .regex(/^[A-Za-z0-9_$*]+(\.[A-Za-z0-9_$*]+)?$/, 'must be name, schema.name, with * as wildcard')
+
 export const RuleMatch = z
   .object({
     /** HTTP methods; omitted means any. */
     methods: z.array(HttpMethod).min(1).optional(),
     /** Path globs: `*` stays within a segment, `**` spans any number of segments. */
     paths: z.array(PathGlob).min(1).optional(),
+    /** SQL statement classes (read, write, ddl, privilege, admin, …). */
+    classes: z.array(SqlClass).min(1).optional(),
+    /**
+     * Tables a statement references. An allow rule needs every referenced table to match
+     * (a limit); block and require_approval need one (a tripwire).
+     */
+    tables: z.array(SqlNamePattern).min(1).optional(),
+    /** Functions a statement calls, with the same any/every rule as tables. */
+    functions: z.array(SqlNamePattern).min(1).optional(),
   })
   .strict()
+  .refine(
+    (match) =>
+      !(match.methods || match.paths) || !(match.classes || match.tables || match.functions),
+    {
+      message: 'a rule matches HTTP (methods, paths) or SQL (classes, tables, functions), not both',
+    }
+  )
 export type RuleMatch = z.infer<typeof RuleMatch>
 
 export const Rule = z

@@ -3,6 +3,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     originPort: number
     deadPort: number
+    /** The private PostgreSQL 15 cluster (test/harness/postgres-server.ts). */
+    postgresPort: number
     oidcIssuer: string
     oidcPrivateJwk: string
     /** e2e: the running `gatehouse dev` gateway, e.g. http://127.0.0.1:41234 */

@@ -6,18 +6,23 @@ import type { TestProject } from 'vitest/node'
 import { freePort } from './free-port.ts'
 import { startOidcProvider } from './oidc-provider.ts'
 import { startOriginServer } from './origin-server.ts'
+import { seedPostgres } from './postgres-fixtures.ts'
+import { startPostgres } from './postgres-server.ts'
 
 export default async function setup(project: TestProject) {
-  const [origin, oidc, deadPort] = await Promise.all([
+  const [origin, oidc, deadPort, postgres] = await Promise.all([
     startOriginServer(),
     startOidcProvider(),
     freePort(),
+    startPostgres(),
   ])
+  seedPostgres(postgres)
+  project.provide('postgresPort', postgres.port)
   project.provide('originPort', origin.port)
   project.provide('deadPort', deadPort)
   project.provide('oidcIssuer', oidc.issuer)
   project.provide('oidcPrivateJwk', JSON.stringify(oidc.privateJwk))
   return async () => {
-    await Promise.all([origin.close(), oidc.close()])
+    await Promise.all([origin.close(), oidc.close(), postgres.stop()])
   }
 }
