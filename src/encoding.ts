@@ -32,3 +32,17 @@ export async function sha256Hex(input: string | Uint8Array): Promise<string> {
   const bytes = typeof input === 'string' ? utf8(input) : input
   return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)))
 }
+
+/** One array holding `chunks` back to back. */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1 && chunks[0]) return chunks[0]
+  let total = 0
+  for (const chunk of chunks) total += chunk.byteLength
+  const bytes = new Uint8Array(total)
+  let offset = 0
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  return bytes
+}

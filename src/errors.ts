@@ -22,6 +22,7 @@ export const ERROR_STATUS = {
   'request.invalid': 400,
   'request.ambiguous_path': 400,
   'request.wrong_protocol': 400,
+  'request.upgrade_required': 426,
   'request.too_large': 413,
   'request.unsupported_media_type': 415,
   'resource.not_found': 404,

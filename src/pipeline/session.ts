@@ -65,6 +65,10 @@ export type Forwarded<T> = { result: T; settled: Promise<Outcome> }
 
 export type Forward<T> = (context: ForwardContext) => Promise<Forwarded<T>>
 
+/** Forwarding a batch: one result, and one outcome per command, in order. */
+export type BatchForwarded<T> = { result: T; settled: Promise<Outcome>[] }
+export type BatchForward<T> = (context: ForwardContext) => Promise<BatchForwarded<T>>
+
 /**
  * Authenticates the caller and authorizes it for the connection, with every lookup in one
  * D1 round trip (agent token, connection, policy version); then starts recording.
@@ -221,45 +225,69 @@ export class GatewaySession {
 
   /** Runs one command through decide → record → pause → forward → record. */
   async run<T>(command: Command, forward: Forward<T>): Promise<T> {
-    const decision = this.decide(command)
-    if (decision.action === 'block') {
-      const seq = this.#recorder.append('command', { command, decision })
-      this.#recorder.recordOutcome(seq, {
-        status: 'blocked',
-        summary: {},
-        errorCode: 'policy.blocked',
-      })
-      throw new GatehouseError('policy.blocked', decision.reason, {
-        data: { rule: decision.rule?.name ?? null },
-      })
-    }
+    return this.runBatch([command], async (context) => {
+      const { result, settled } = await forward(context)
+      return { result, settled: [settled] }
+    })
+  }
 
-    // Write-ahead: nothing reaches the origin unless this event is durable.
-    const seq = await this.#recorder.writeAheadCommand(command, decision)
-
-    if (decision.action === 'require_approval') {
-      try {
-        await this.#gateway.approvals.awaitApproval({
-          sessionId: this.id,
-          commandSeq: seq,
-          caller: this.caller,
-          connection: this.ref,
-          command,
-          decision,
-        })
-      } catch (error) {
-        const refusal = toGatehouseError(error)
+  /**
+   * Runs commands a client sent together (a pipelined batch) as one unit: all are decided
+   * first, and if any is blocked none is forwarded; then all are written ahead in one
+   * durable chunk, held together for approval if any needs it, forwarded once, and each
+   * gets its own outcome from `settled` (in the same order).
+   */
+  async runBatch<T>(commands: readonly Command[], forward: BatchForward<T>): Promise<T> {
+    const entries = commands.map((command) => ({ command, decision: this.decide(command) }))
+    const blocked = entries.find((entry) => entry.decision.action === 'block')
+    if (blocked) {
+      for (const entry of entries) {
+        const seq = this.#recorder.append('command', entry)
         this.#recorder.recordOutcome(seq, {
           status: 'blocked',
           summary: {},
-          errorCode: refusal.code,
+          errorCode: 'policy.blocked',
         })
+      }
+      throw new GatehouseError('policy.blocked', blocked.decision.reason, {
+        data: { rule: blocked.decision.rule?.name ?? null },
+      })
+    }
+
+    // Write-ahead: nothing reaches the origin unless these events are durable.
+    const seqs = await this.#recorder.writeAheadCommands(entries)
+    const refuseAll = (status: Outcome['status'], errorCode: string, startedAt?: number) => {
+      for (const seq of seqs) {
+        this.#recorder.recordOutcome(seq, {
+          status,
+          summary: {},
+          errorCode,
+          ...(startedAt === undefined ? {} : { durationMs: this.#gateway.now() - startedAt }),
+        })
+      }
+    }
+
+    const held = entries.findIndex((entry) => entry.decision.action === 'require_approval')
+    const heldEntry = entries[held]
+    if (heldEntry) {
+      try {
+        await this.#gateway.approvals.awaitApproval({
+          sessionId: this.id,
+          commandSeq: seqs[held] ?? 0,
+          caller: this.caller,
+          connection: this.ref,
+          command: heldEntry.command,
+          decision: heldEntry.decision,
+        })
+      } catch (error) {
+        const refusal = toGatehouseError(error)
+        refuseAll('blocked', refusal.code)
         throw refusal
       }
     }
 
     const startedAt = this.#gateway.now()
-    let forwarded: Forwarded<T>
+    let forwarded: BatchForwarded<T>
     try {
       forwarded = await forward({
         sessionId: this.id,
@@ -269,30 +297,42 @@ export class GatewaySession {
       })
     } catch (error) {
       const failure = toGatehouseError(error)
-      this.#recorder.recordOutcome(seq, {
-        status: 'error',
-        summary: {},
-        errorCode: failure.code,
-        durationMs: this.#gateway.now() - startedAt,
-      })
+      refuseAll('error', failure.code, startedAt)
       throw failure
     }
-    const outcome = forwarded.settled.then(
-      (settled) =>
-        this.#recorder.recordOutcome(seq, {
-          durationMs: this.#gateway.now() - startedAt,
-          ...settled,
-        }),
-      (error) =>
-        this.#recorder.recordOutcome(seq, {
-          status: 'error',
-          summary: {},
-          errorCode: toGatehouseError(error).code,
-          durationMs: this.#gateway.now() - startedAt,
-        })
-    )
-    this.#outcomes.add(outcome)
+    seqs.forEach((seq, index) => {
+      const settled =
+        forwarded.settled[index] ?? Promise.reject(new Error('no outcome for command'))
+      const outcome = settled.then(
+        (result) =>
+          this.#recorder.recordOutcome(seq, {
+            durationMs: this.#gateway.now() - startedAt,
+            ...result,
+          }),
+        (error) =>
+          this.#recorder.recordOutcome(seq, {
+            status: 'error',
+            summary: {},
+            errorCode: toGatehouseError(error).code,
+            durationMs: this.#gateway.now() - startedAt,
+          })
+      )
+      this.#outcomes.add(outcome)
+    })
     return forwarded.result
+  }
+
+  /**
+   * The connection's credential, for protocols that log in to the origin once per session
+   * (Postgres, SSH) rather than per command. The session is already authorized.
+   */
+  loginCredential(): Promise<unknown> {
+    return this.#openCredential()
+  }
+
+  /** Records a fact learned after the session started (what a wire client asked for, …). */
+  recordDetail(data: Record<string, unknown>): void {
+    this.#recorder.recordDetail(data)
   }
 
   async #openCredential(): Promise<unknown> {

@@ -8,6 +8,7 @@ export const TRANSCRIPT_VERSION = 1
 
 export const EVENT_TYPES = [
   'session.start',
+  'session.detail',
   'access.refused',
   'command',
   'outcome',

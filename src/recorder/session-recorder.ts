@@ -72,9 +72,16 @@ export class SessionRecorder {
     return seq
   }
 
-  /** Records a classified command and its decision durably; throws if it cannot. */
-  async writeAheadCommand(command: Command, decision: Decision): Promise<number> {
-    const seq = this.append('command', { command, decision })
+  /**
+   * Records classified commands and their decisions durably, in one chunk; throws
+   * `recorder.unavailable` if it cannot. Returns each command's sequence number.
+   */
+  async writeAheadCommands(
+    entries: readonly { command: Command; decision: Decision }[]
+  ): Promise<number[]> {
+    const seqs = entries.map(({ command, decision }) =>
+      this.append('command', { command, decision })
+    )
     try {
       await this.flush()
     } catch (error) {
@@ -84,7 +91,7 @@ export class SessionRecorder {
         { detail: error instanceof Error ? error.message : String(error), cause: error }
       )
     }
-    return seq
+    return seqs
   }
 
   recordOutcome(commandSeq: number, outcome: Outcome): void {
@@ -93,6 +100,11 @@ export class SessionRecorder {
 
   recordRefusal(code: string, message: string, details: Record<string, unknown> = {}): void {
     this.append('access.refused', { code, message, ...details })
+  }
+
+  /** Facts about the session learned after it started (e.g. what a wire client asked for). */
+  recordDetail(data: Record<string, unknown>): void {
+    this.append('session.detail', data)
   }
 
   /** Writes every queued event as the next chunk. Chunks are written one at a time, in order. */

@@ -17,20 +17,12 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './free-port.ts'
+import { PG_DATABASE, PG_ROLES } from './postgres-roles.ts'
 
 const PG_BIN = '/usr/lib/postgresql/15/bin'
 const READY_TIMEOUT_MS = 30_000
 
-/** Roles the tests use; the gateway holds these passwords as connection credentials. */
-export const PG_ROLES = {
-  scram: { user: 'gatehouse_svc', password: 'svc-Scr4m-päss' },
-  md5: { user: 'legacy_md5', password: 'md5-secret' },
-  cleartext: { user: 'plain_pw', password: 'plain-secret' },
-  /** A role whose password the gateway does not know, for refusals. */
-  admin: { user: 'postgres', password: 'superuser-secret' },
-} as const
-
-export const PG_DATABASE = 'app'
+export { PG_DATABASE, PG_ROLES } from './postgres-roles.ts'
 
 export type PostgresServer = {
   host: string

@@ -13,10 +13,15 @@ export type Duplex = {
   writable: WritableStream<Uint8Array>
 }
 
+/** Accepts a server-side WebSocket and wraps it. */
 export function websocketDuplex(
   socket: WebSocket,
   maxUnreadBytes = MAX_UNREAD_TUNNEL_BYTES
 ): Duplex {
+  // The standard default is 'blob' (workerd follows it at this compatibility date), and
+  // the type must be chosen before accept(); so the duplex accepts the socket itself.
+  socket.binaryType = 'arraybuffer'
+  socket.accept()
   let unread = 0
   let ended = false
   const closeSocket = (code: number, reason: string) => {

@@ -1,0 +1,202 @@
+/**
+ * Which origin response belongs to which client message. Every message forwarded to the
+ * origin queues what it will answer (55.2 Message Flow): Parse → ParseComplete, Execute →
+ * rows then CommandComplete, Sync → ReadyForQuery, a simple Query → everything up to
+ * ReadyForQuery. Origin messages feed the head of the queue, which is how each command
+ * gets its outcome (rows, tags, error). After an error in the extended protocol the
+ * server skips to Sync, and so does the queue. Responses the gateway makes up (a refused
+ * batch) wait in the same queue, so the client sees everything in protocol order.
+ */
+
+import type { Outcome } from '../../pipeline/types.ts'
+import { decodeBackendMessage, type TransactionStatus } from './codec/backend.ts'
+import type { MessageFrame } from './codec/framer.ts'
+
+/** What one command's responses added up to, for its outcome event. */
+export type CommandResult = {
+  tags: string[]
+  rows: number
+  columns: string[]
+  bytes: number
+  error?: { sqlState: string; message: string }
+}
+
+export type Expectation =
+  | { kind: 'parse' | 'bind' | 'close' | 'describe-portal'; settle?: Settle }
+  | { kind: 'describe-statement' }
+  | { kind: 'execute'; settle?: Settle }
+  | { kind: 'sync' }
+  | { kind: 'query' | 'function'; settle?: Settle }
+  /** Frames the gateway answers itself, made when they reach the head (to use the current status). */
+  | {
+      kind: 'synthetic'
+      frames: (status: TransactionStatus) => Uint8Array[]
+      readyForQuery: boolean
+    }
+
+/** Collects one command's responses and resolves its outcome. */
+export class Settle {
+  readonly outcome: Promise<Outcome>
+  readonly result: CommandResult = { tags: [], rows: 0, columns: [], bytes: 0 }
+  #resolve: (outcome: Outcome) => void = () => {}
+
+  constructor() {
+    this.outcome = new Promise((resolve) => {
+      this.#resolve = resolve
+    })
+  }
+
+  finish(skipped = false): void {
+    const { error, ...summary } = this.result
+    this.#resolve({
+      status: error || skipped ? 'error' : 'ok',
+      summary: { ...summary, ...(error ? { error } : {}), ...(skipped ? { skipped: true } : {}) },
+      ...(error ? { errorCode: 'origin.error' } : skipped ? { errorCode: 'origin.skipped' } : {}),
+      bytesDown: this.result.bytes,
+    })
+  }
+}
+
+/** Messages the server may send at any time, outside any command's responses. */
+const ASYNC_TYPES = new Set(['N', 'S', 'A'])
+
+export class ResponseTracker {
+  readonly #queue: Expectation[] = []
+  #status: TransactionStatus = 'I'
+  /** Set while a simple-protocol COPY FROM STDIN is waiting for the client's data. */
+  copyIn = false
+
+  constructor(initialStatus: TransactionStatus) {
+    this.#status = initialStatus
+  }
+
+  get status(): TransactionStatus {
+    return this.#status
+  }
+
+  get pending(): number {
+    return this.#queue.length
+  }
+
+  /** Queues what forwarded (or refused) messages will be answered with; returns frames due now. */
+  expect(...expectations: Expectation[]): Uint8Array[] {
+    this.#queue.push(...expectations)
+    return this.#drainSynthetic()
+  }
+
+  /** Takes one origin message; returns what to send the client, in order. */
+  accept(frame: MessageFrame): Uint8Array[] {
+    const out: Uint8Array[] = [frame.bytes]
+    if (ASYNC_TYPES.has(frame.type)) return out
+    const head = this.#queue[0]
+    if (!head || head.kind === 'synthetic') return out
+    switch (head.kind) {
+      case 'parse':
+      case 'bind':
+      case 'close':
+      case 'describe-portal':
+        if (frame.type === 'E') this.#failExtended(head.settle, frame)
+        else if (frame.type !== 't') this.#pop(head.settle)
+        break
+      case 'describe-statement':
+        if (frame.type === 'E') this.#failExtended(undefined, frame)
+        else if (frame.type === 'T' || frame.type === 'n') this.#pop()
+        break
+      case 'execute':
+        this.#observe(head.settle, frame)
+        if (frame.type === 'E') this.#failExtended(head.settle, frame)
+        else if (frame.type === 'C' || frame.type === 'I' || frame.type === 's')
+          this.#pop(head.settle)
+        break
+      case 'sync':
+        if (frame.type === 'Z') {
+          this.#ready(frame)
+          this.#pop()
+        }
+        break
+      case 'query':
+      case 'function':
+        this.#observe(head.settle, frame)
+        if (frame.type === 'G') this.copyIn = true
+        if (frame.type === 'C' || frame.type === 'E') this.copyIn = false
+        if (frame.type === 'Z') {
+          this.#ready(frame)
+          this.#pop(head.settle)
+        }
+        break
+    }
+    out.push(...this.#drainSynthetic())
+    return out
+  }
+
+  /** The origin went away: every waiting command ends in error. */
+  abandon(): void {
+    for (const expectation of this.#queue.splice(0)) {
+      if ('settle' in expectation) expectation.settle?.finish(true)
+    }
+  }
+
+  #observe(settle: Settle | undefined, frame: MessageFrame): void {
+    if (!settle) return
+    const result = settle.result
+    switch (frame.type) {
+      case 'D':
+      case 'd':
+        result.rows += frame.type === 'D' ? 1 : 0
+        result.bytes += frame.bytes.byteLength
+        break
+      case 'T': {
+        const message = decodeBackendMessage(frame)
+        if (message.type === 'RowDescription')
+          result.columns = message.fields.map((field) => field.name)
+        break
+      }
+      case 'C': {
+        const message = decodeBackendMessage(frame)
+        if (message.type === 'CommandComplete') result.tags.push(message.tag)
+        break
+      }
+      case 'E': {
+        const message = decodeBackendMessage(frame)
+        if (message.type === 'ErrorResponse') {
+          result.error = {
+            sqlState: message.fields.code ?? '',
+            message: message.fields.message ?? '',
+          }
+        }
+        break
+      }
+    }
+  }
+
+  /** An extended-protocol error: the server now discards everything up to the next Sync. */
+  #failExtended(settle: Settle | undefined, frame: MessageFrame): void {
+    if (settle && !settle.result.error) this.#observe(settle, frame)
+    this.#pop(settle)
+    while (this.#queue.length > 0) {
+      const next = this.#queue[0]
+      if (!next || next.kind === 'sync' || next.kind === 'synthetic') break
+      this.#queue.shift()
+      if ('settle' in next) next.settle?.finish(true)
+    }
+  }
+
+  #ready(frame: MessageFrame): void {
+    const message = decodeBackendMessage(frame)
+    if (message.type === 'ReadyForQuery') this.#status = message.status
+  }
+
+  #pop(settle?: Settle): void {
+    this.#queue.shift()
+    settle?.finish()
+  }
+
+  #drainSynthetic(): Uint8Array[] {
+    const out: Uint8Array[] = []
+    for (let head = this.#queue[0]; head?.kind === 'synthetic'; head = this.#queue[0]) {
+      this.#queue.shift()
+      out.push(...head.frames(this.#status))
+    }
+    return out
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * One Postgres client session through the gateway: the client's startup, the gateway's
+ * own login to the origin, then two pumps. Client → origin goes batch by batch through
+ * the shared pipeline (decide, write ahead, forward); origin → client is relayed as
+ * received, with each response attributed to its command by the ResponseTracker.
+ */
+import { PostgresCredential, PostgresTarget } from '../../connections/connection.ts'
+import { concatBytes } from '../../encoding.ts'
+import { GatehouseError } from '../../errors.ts'
+import type { GatewaySession } from '../../pipeline/session.ts'
+import type { SqlCommand } from '../../pipeline/types.ts'
+import type { Duplex } from '../tunnel/websocket-duplex.ts'
+import { buildBatch, ExtendedState } from './client-batch.ts'
+import { readClientStartup } from './client-startup.ts'
+import { encodeBackendMessage } from './codec/backend.ts'
+import type { MessageFrame } from './codec/framer.ts'
+import { ProtocolError } from './codec/protocol-error.ts'
+import { FrameStream } from './frame-stream.ts'
+import { type OriginSession, openOriginSession, sendCancelRequest } from './origin.ts'
+import { type Expectation, ResponseTracker, Settle } from './response-tracker.ts'
+import { errorResponse, noticeResponse, toWireError } from './wire-errors.ts'
+
+/** Client messages held while a batch is incomplete, at most. */
+const MAX_BATCH_BYTES = 32 * 1024 * 1024
+/** Client messages that end a batch: Sync, Query, FunctionCall (answered with ReadyForQuery), Flush. */
+const BATCH_ENDS = new Set(['S', 'Q', 'F', 'H'])
+/** COPY data travels as it comes: its COPY statement was decided already. */
+const COPY_TYPES = new Set(['d', 'c', 'f'])
+
+export type TunnelSummary = { bytesUp: number; bytesDown: number; ended: string }
+
+export async function runPostgresTunnel(
+  session: GatewaySession,
+  client: Duplex
+): Promise<TunnelSummary> {
+  const summary: TunnelSummary = { bytesUp: 0, bytesDown: 0, ended: 'client closed' }
+  const clientWriter = client.writable.getWriter()
+  const clientFrames = new FrameStream(client.readable)
+  let origin: OriginSession | undefined
+  try {
+    const start = await readClientStartup(clientFrames, clientWriter)
+    if (!start) return summary
+    const target = PostgresTarget.parse(session.connection.target)
+    if (start.kind === 'cancel') {
+      summary.ended = 'cancel request'
+      await session.run(cancelCommand(start.processId), async () => {
+        await sendCancelRequest(target, start.processId, start.secretKey)
+        return {
+          result: undefined,
+          settled: Promise.resolve({ status: 'ok', summary: { processId: start.processId } }),
+        }
+      })
+      return summary
+    }
+    session.recordDetail({ client: start.requested })
+    const credential = PostgresCredential.parse(await session.loginCredential())
+    origin = await openOriginSession(target, credential, start.forwarded)
+    await clientWriter.write(
+      concatBytes([
+        encodeBackendMessage({ type: 'AuthenticationOk' }),
+        noticeResponse(`Connected through Gatehouse; this session is recorded as ${session.id}.`),
+        ...origin.greeting,
+        encodeBackendMessage({ type: 'ReadyForQuery', status: origin.status }),
+      ])
+    )
+    const tracker = new ResponseTracker(origin.status)
+    const pumps = [
+      pumpClient(session, clientFrames, clientWriter, origin, tracker, summary),
+      pumpOrigin(origin, clientWriter, tracker, summary),
+    ]
+    summary.ended = await Promise.race(pumps)
+    tracker.abandon()
+    return summary
+  } catch (error) {
+    summary.ended = error instanceof Error ? error.message : String(error)
+    const wire = toWireError(error, true)
+    if (!(error instanceof ProtocolError) && error instanceof GatehouseError)
+      session.recordRefusal(error)
+    await clientWriter.write(errorResponse(wire)).catch(() => {})
+    return summary
+  } finally {
+    await origin?.close()
+    await clientWriter.close().catch(() => {})
+    await clientFrames.cancel()
+  }
+}
+
+async function pumpClient(
+  session: GatewaySession,
+  frames: FrameStream,
+  clientWriter: WritableStreamDefaultWriter<Uint8Array>,
+  origin: OriginSession,
+  tracker: ResponseTracker,
+  summary: TunnelSummary
+): Promise<string> {
+  const state = new ExtendedState()
+  let pending: MessageFrame[] = []
+  let pendingBytes = 0
+  // After a refused Flush-ended batch the server would discard up to Sync; so do we.
+  let skipUntilSync = false
+  // Messages of the current implicit transaction already sent (a Flush-ended batch).
+  let forwardedSinceSync = false
+
+  const toOrigin = async (bytes: Uint8Array) => {
+    summary.bytesUp += bytes.byteLength
+    await origin.writer.write(bytes)
+  }
+  const toClient = async (chunks: Uint8Array[]) => {
+    if (chunks.length) await clientWriter.write(concatBytes(chunks))
+  }
+
+  const forwardBatch = async (batchFrames: MessageFrame[]) => {
+    const batch = await buildBatch(batchFrames, state)
+    const endsWithSync = batchFrames.at(-1)?.type === 'S'
+    const send = async (settles: Map<SqlCommand, Settle>) => {
+      const expectations: Expectation[] = []
+      for (const item of batch.items) {
+        if (!item.expectation) continue
+        const settle = item.command ? settles.get(item.command) : undefined
+        expectations.push({ kind: item.expectation, ...(settle ? { settle } : {}) } as Expectation)
+      }
+      await toClient(tracker.expect(...expectations))
+      await toOrigin(concatBytes(batch.items.map((item) => item.frame.bytes)))
+      batch.commit()
+      forwardedSinceSync = batch.end === 'flush'
+    }
+    if (batch.commands.length === 0) return send(new Map())
+    try {
+      await session.runBatch(batch.commands, async () => {
+        const settles = new Map(batch.commands.map((command) => [command, new Settle()]))
+        await send(settles)
+        return {
+          result: undefined,
+          settled: batch.commands.map((command) => (settles.get(command) as Settle).outcome),
+        }
+      })
+    } catch (error) {
+      if (!(error instanceof GatehouseError)) throw error
+      // Refused: answer as Postgres would for a failed batch, and keep the session usable.
+      const wire = toWireError(error)
+      const answersReady = batch.end === 'ready' && !(endsWithSync && forwardedSinceSync)
+      await toClient(
+        tracker.expect({
+          kind: 'synthetic',
+          readyForQuery: answersReady,
+          frames: (status) => [
+            errorResponse(wire),
+            ...(answersReady ? [encodeBackendMessage({ type: 'ReadyForQuery', status })] : []),
+          ],
+        })
+      )
+      if (batch.end === 'flush') skipUntilSync = true
+      else if (endsWithSync && forwardedSinceSync) {
+        // The origin is mid-transaction from an earlier Flush: let its Sync end it.
+        const sync = batchFrames.at(-1)
+        if (sync) {
+          await toClient(tracker.expect({ kind: 'sync' }))
+          await toOrigin(sync.bytes)
+        }
+        forwardedSinceSync = false
+      }
+    }
+  }
+
+  for (;;) {
+    const available = await frames.available()
+    if (!available) return 'client closed'
+    for (const frame of available) {
+      if (frame.phase !== 'normal')
+        throw new ProtocolError('protocol.malformed', 'A startup message after startup.')
+      if (skipUntilSync) {
+        if (frame.type !== 'S') continue
+        skipUntilSync = false
+        if (forwardedSinceSync) {
+          await toClient(tracker.expect({ kind: 'sync' }))
+          await toOrigin(frame.bytes)
+          forwardedSinceSync = false
+        } else {
+          await toClient(
+            tracker.expect({
+              kind: 'synthetic',
+              readyForQuery: true,
+              frames: (status) => [encodeBackendMessage({ type: 'ReadyForQuery', status })],
+            })
+          )
+        }
+        continue
+      }
+      if (COPY_TYPES.has(frame.type) || frame.type === 'X') {
+        await toOrigin(frame.bytes)
+        if (frame.type === 'X') return 'client terminated'
+        continue
+      }
+      pending.push(frame)
+      pendingBytes += frame.bytes.byteLength
+      if (pendingBytes > MAX_BATCH_BYTES) {
+        throw new ProtocolError('protocol.too_large', 'Too many messages without a Sync.')
+      }
+      if (BATCH_ENDS.has(frame.type)) {
+        const batchFrames = pending
+        pending = []
+        pendingBytes = 0
+        await forwardBatch(batchFrames)
+      }
+    }
+  }
+}
+
+async function pumpOrigin(
+  origin: OriginSession,
+  clientWriter: WritableStreamDefaultWriter<Uint8Array>,
+  tracker: ResponseTracker,
+  summary: TunnelSummary
+): Promise<string> {
+  for (;;) {
+    const frames = await origin.frames.available()
+    if (!frames) return 'origin closed'
+    const out: Uint8Array[] = []
+    for (const frame of frames) {
+      if (frame.phase !== 'normal')
+        throw new ProtocolError('protocol.malformed', 'Unexpected message from the origin.')
+      summary.bytesDown += frame.bytes.byteLength
+      out.push(...tracker.accept(frame))
+    }
+    await clientWriter.write(concatBytes(out))
+  }
+}
+
+function cancelCommand(processId: number): SqlCommand {
+  return {
+    kind: 'sql',
+    text: `<cancel request for backend ${processId}>`,
+    statements: [
+      {
+        text: '',
+        class: 'utility',
+        kind: 'CancelRequest',
+        writes: false,
+        tables: [],
+        functions: [],
+        risks: [],
+      },
+    ],
+    via: 'extended',
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Gatehouse refusals as Postgres sees them: an ErrorResponse with a SQLSTATE a driver can
+ * act on, the person-readable message, and the stable Gatehouse code in the detail.
+ */
+import type { ErrorCode } from '../../errors.ts'
+import { type GatehouseError, toGatehouseError } from '../../errors.ts'
+import { encodeBackendMessage } from './codec/backend.ts'
+import { ProtocolError } from './codec/protocol-error.ts'
+
+/** Appendix A: Error Codes. */
+const SQLSTATE: Partial<Record<ErrorCode, string>> = {
+  'policy.blocked': '42501', // insufficient_privilege
+  'approval.required': '42501',
+  'access.denied': '42501',
+  'origin.unreachable': '08006', // connection_failure
+  'origin.timeout': '08006',
+  'recorder.unavailable': '57P03', // cannot_connect_now: try again shortly
+  'request.invalid': '08P01', // protocol_violation
+  'request.too_large': '54000', // program_limit_exceeded
+}
+
+export type WireError = { sqlState: string; code: string; message: string; fatal: boolean }
+
+export function toWireError(error: unknown, fatal = false): WireError {
+  if (error instanceof ProtocolError) {
+    return { sqlState: error.sqlState, code: error.code, message: error.message, fatal: true }
+  }
+  const known: GatehouseError = toGatehouseError(error)
+  return {
+    sqlState: SQLSTATE[known.code] ?? 'XX000',
+    code: known.code,
+    message: known.message,
+    fatal,
+  }
+}
+
+export function errorResponse(error: WireError): Uint8Array {
+  const severity = error.fatal ? 'FATAL' : 'ERROR'
+  return encodeBackendMessage({
+    type: 'ErrorResponse',
+    fields: {
+      severity,
+      severityNonLocalized: severity,
+      code: error.sqlState,
+      message: error.message,
+      detail: `gatehouse: ${error.code}`,
+    },
+  })
+}
+
+export function noticeResponse(message: string, detail?: string): Uint8Array {
+  return encodeBackendMessage({
+    type: 'NoticeResponse',
+    fields: {
+      severity: 'NOTICE',
+      severityNonLocalized: 'NOTICE',
+      code: '00000',
+      message,
+      ...(detail ? { detail } : {}),
+    },
+  })
+}

@@ -1,0 +1,217 @@
+import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
+import { PG_ROLES } from '../harness/postgres-roles.ts'
+import { admin, applyPolicy, closedSession, mintToken, transcriptOf } from './support/gateway.ts'
+import { PgTunnel } from './support/pg-tunnel.ts'
+
+let token: string
+const open: PgTunnel[] = []
+
+async function connect(connection = 'appdb', tokenOverride?: string) {
+  const tunnel = await PgTunnel.open(connection, tokenOverride ?? token)
+  open.push(tunnel)
+  return tunnel
+}
+
+async function putPostgres(
+  name: string,
+  role: { user: string; password: string },
+  extra: Record<string, unknown> = {}
+) {
+  const response = await admin('PUT', `/connections/${name}`, {
+    kind: 'postgres',
+    target: {
+      host: '127.0.0.1',
+      port: inject('postgresPort'),
+      database: 'app',
+      tls: 'disable',
+      ...extra,
+    },
+    credential: { type: 'password', username: role.user, password: role.password },
+  })
+  expect([200, 201]).toContain(response.status)
+}
+
+beforeAll(async () => {
+  await putPostgres('appdb', PG_ROLES.scram)
+  await putPostgres('md5db', PG_ROLES.md5)
+  await putPostgres('plaindb', PG_ROLES.cleartext)
+  await putPostgres('wrongpw', { user: PG_ROLES.scram.user, password: 'not-the-password' })
+  const rules = [
+    {
+      name: 'no-secrets',
+      match: { tables: ['secrets'] },
+      action: 'block' as const,
+      reason: 'Secrets are off limits.',
+    },
+    { name: 'no-ddl', match: { classes: ['ddl' as const] }, action: 'block' as const },
+    {
+      name: 'customer-writes',
+      match: { classes: ['write' as const], tables: ['customers'] },
+      action: 'require_approval' as const,
+    },
+    {
+      name: 'reads-and-writes',
+      match: {
+        classes: ['read' as const, 'write' as const, 'transaction' as const, 'session' as const],
+      },
+      action: 'allow' as const,
+    },
+  ]
+  const grant = { grants: ['agent:sql-bot'], rules }
+  await applyPolicy({
+    version: 1,
+    connections: { appdb: grant, md5db: grant, plaindb: grant, wrongpw: grant },
+  })
+  ;({ token } = await mintToken('sql-bot', ['*']))
+})
+
+afterEach(() => {
+  for (const tunnel of open.splice(0)) tunnel.close()
+})
+
+describe('login', () => {
+  it('logs in to the origin with SCRAM and greets the client with the session id', async () => {
+    const tunnel = await connect()
+    const types = tunnel.greeting.map((message) => message.type)
+    expect(types[0]).toBe('AuthenticationOk')
+    expect(types).toContain('BackendKeyData')
+    expect(types.at(-1)).toBe('ReadyForQuery')
+    const result = await tunnel.query('SELECT current_user, current_database()')
+    expect(result.rows).toEqual([[PG_ROLES.scram.user, 'app']])
+  })
+
+  it.each([
+    ['md5', 'md5db', PG_ROLES.md5.user],
+    ['cleartext', 'plaindb', PG_ROLES.cleartext.user],
+  ])('logs in with %s passwords', async (_method, connection, user) => {
+    const tunnel = await connect(connection)
+    expect((await tunnel.query('SELECT current_user')).rows).toEqual([[user]])
+  })
+
+  it('ends the tunnel with a FATAL error when the origin refuses the stored credential', async () => {
+    const tunnel = await PgTunnel.open('wrongpw', token).catch((error: Error) => error)
+    expect(tunnel).toBeInstanceOf(Error)
+    expect((tunnel as Error).message).toContain('tunnel closed before ReadyForQuery')
+  })
+})
+
+describe('statements', () => {
+  it('runs an allowed query and records it before and after', async () => {
+    const tunnel = await connect()
+    const result = await tunnel.query('SELECT id, email FROM customers ORDER BY id')
+    expect(result).toMatchObject({
+      columns: ['id', 'email'],
+      rows: [
+        ['1', 'ada@example.com'],
+        ['2', 'grace@example.com'],
+        ['3', 'alan@example.com'],
+      ],
+      tags: ['SELECT 3'],
+      errors: [],
+      status: 'I',
+    })
+  })
+
+  it('blocks a statement with 42501 and the rule reason, and keeps the session usable', async () => {
+    const tunnel = await connect()
+    const blocked = await tunnel.query('SELECT value FROM secrets')
+    expect(blocked.errors).toEqual([
+      { code: '42501', message: 'Secrets are off limits.', detail: 'gatehouse: policy.blocked' },
+    ])
+    expect(blocked.messages).toEqual(['ErrorResponse', 'ReadyForQuery'])
+    expect((await tunnel.query('SELECT count(*) FROM orders')).rows).toEqual([['3']])
+  })
+
+  it('forwards nothing of a multi-statement query when one statement is blocked', async () => {
+    const tunnel = await connect()
+    const result = await tunnel.query(
+      'INSERT INTO orders (customer_id, total) VALUES (1, 99); DROP TABLE orders'
+    )
+    expect(result.errors[0]?.code).toBe('42501')
+    expect((await tunnel.query('SELECT count(*) FROM orders WHERE total = 99')).rows).toEqual([
+      ['0'],
+    ])
+  })
+
+  it('refuses a statement needing approval, since approvals are not enabled', async () => {
+    const tunnel = await connect()
+    const result = await tunnel.query("UPDATE customers SET name = 'x' WHERE id = 1")
+    expect(result.errors[0]).toMatchObject({
+      code: '42501',
+      detail: 'gatehouse: approval.required',
+    })
+    expect((await tunnel.query('SELECT name FROM customers WHERE id = 1')).rows).toEqual([
+      ['Ada Lovelace'],
+    ])
+  })
+
+  it('runs the extended protocol with parameters', async () => {
+    const tunnel = await connect()
+    const result = await tunnel.extended('SELECT email FROM customers WHERE id = $1 OR name = $2', [
+      '2',
+      'Alan Turing',
+    ])
+    expect(result.rows).toEqual([['grace@example.com'], ['alan@example.com']])
+    expect(result.messages).toEqual([
+      'ParseComplete',
+      'BindComplete',
+      'RowDescription',
+      'DataRow',
+      'DataRow',
+      'CommandComplete',
+      'ReadyForQuery',
+    ])
+  })
+
+  it('blocks in the extended protocol at Parse, answering as Postgres does, then recovers', async () => {
+    const tunnel = await connect()
+    const blocked = await tunnel.extended('SELECT value FROM secrets WHERE id = $1', ['1'])
+    expect(blocked.messages).toEqual(['ErrorResponse', 'ReadyForQuery'])
+    expect(blocked.errors[0]?.code).toBe('42501')
+    expect((await tunnel.extended('SELECT $1::int + 1', ['41'])).rows).toEqual([['42']])
+  })
+
+  it('passes an origin error through unchanged', async () => {
+    const tunnel = await connect()
+    const result = await tunnel.query('SELECT * FROM no_such_table')
+    expect(result.errors[0]).toMatchObject({ code: '42P01' })
+    expect(result.status).toBe('I')
+  })
+
+  it('keeps transaction status across a refusal inside a transaction', async () => {
+    const tunnel = await connect()
+    expect((await tunnel.query('BEGIN')).status).toBe('T')
+    const blocked = await tunnel.query('SELECT * FROM secrets')
+    expect(blocked.status).toBe('T')
+    expect((await tunnel.query('ROLLBACK')).status).toBe('I')
+  })
+
+  it('records each statement with its classification and result', async () => {
+    const tunnel = await connect()
+    await tunnel.query('SELECT count(*) FROM customers')
+    await tunnel.query('SELECT * FROM secrets')
+    tunnel.close()
+    const sessions = (await admin('GET', '/sessions?protocol=postgres&limit=1').then((r) =>
+      r.json()
+    )) as {
+      sessions: { id: string }[]
+    }
+    const id = sessions.sessions[0]?.id ?? ''
+    const events = await transcriptOf(id)
+    const commands = events.filter((event) => event.type === 'command')
+    expect(commands.map((event) => (event.data.command as { text: string }).text)).toEqual([
+      'SELECT count(*) FROM customers',
+      'SELECT * FROM secrets',
+    ])
+    expect(commands[0]?.data.command).toMatchObject({
+      statements: [{ class: 'read', tables: ['customers'] }],
+    })
+    const outcomes = events.filter((event) => event.type === 'outcome')
+    expect(outcomes[0]?.data).toMatchObject({
+      status: 'ok',
+      summary: { tags: ['SELECT 1'], rows: 1, columns: ['count'] },
+    })
+    expect(outcomes[1]?.data).toMatchObject({ status: 'blocked', errorCode: 'policy.blocked' })
+    expect(await closedSession(id)).toMatchObject({ commands: 2, allowed: 1, blocked: 1 })
+  })
+})
