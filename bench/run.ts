@@ -8,6 +8,7 @@ import { cpus } from 'node:os'
 import { benchBundleSize } from './bundle-size.ts'
 import { benchHttpLatency } from './http-latency.ts'
 import { benchPolicyDecision } from './policy-decision.ts'
+import { benchSqlClassification } from './sql-classification.ts'
 
 const RESULTS = new URL('./results.json', import.meta.url)
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
@@ -15,6 +16,10 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
 log('policy decision (100 rules)')
 const policyDecision = benchPolicyDecision()
 log(`  p50 ${policyDecision.p50Micros} µs, p99 ${policyDecision.p99Micros} µs`)
+
+log('SQL classification (typical OLTP statements, real Postgres grammar)')
+const sqlClassification = await benchSqlClassification()
+log(`  p50 ${sqlClassification.p50Micros} µs, p99 ${sqlClassification.p99Micros} µs`)
 
 log('bundle size (wrangler deploy --dry-run)')
 const bundle = await benchBundleSize()
@@ -34,6 +39,7 @@ const results = {
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
   httpProxy: http,
   policyDecision,
+  sqlClassification,
   bundle,
   budgets: {
     httpAddedP50VsPassthrough: {
