@@ -82,7 +82,11 @@ function forwardedParameters(requested: Record<string, string>): Record<string, 
       `Gatehouse speaks UTF8 only; the client asked for client_encoding ${encoding}.`
     )
   }
-  const forwarded: Record<string, string> = { client_encoding: 'UTF8' }
+  // The classifier reads SQL as a UTF-8, standard-strings server would; make the origin one.
+  const forwarded: Record<string, string> = {
+    client_encoding: 'UTF8',
+    standard_conforming_strings: 'on',
+  }
   for (const [name, value] of Object.entries(requested)) {
     if (FORWARDED_PARAMETERS.has(name.toLowerCase())) forwarded[name] = value
   }

@@ -178,7 +178,11 @@ describe('SQL name patterns', () => {
     ['dblink*', 'dblink_exec', true],
     ['dblink*', 'public.dblink', true],
     ['orders', 'orders_archive', false],
-    ['a.b', 'x.a.b', false],
+    ['a.b', 'x.a.b', true],
+    ['users', '"public.users"', false],
+    ['public.users', '"public.users"', false],
+    ['users', 'a."users"', true],
+    ['b', 'a."b.c"', false],
   ])('%s against %s → %s', (pattern, name, expected) => {
     expect(compileNamePattern(pattern)(name)).toBe(expected)
   })
