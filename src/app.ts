@@ -12,6 +12,7 @@ import { requireCaller } from './identity/middleware.ts'
 import { whoami } from './identity/whoami.ts'
 import { createGateway } from './pipeline/gateway.ts'
 import { httpProxyRoutes } from './protocols/http/routes.ts'
+import { queryRoutes } from './protocols/postgres/query-api.ts'
 import { tunnelRoutes } from './protocols/tunnel/routes.ts'
 
 export const app = new Hono<AppEnv>()
@@ -28,6 +29,7 @@ app.get('/healthz', (c) => c.json({ ok: true }))
 
 app.route('/proxy', httpProxyRoutes)
 app.route('/v1/connections', tunnelRoutes)
+app.route('/v1/connections', queryRoutes)
 app.get('/v1/whoami', requireCaller('api'), whoami)
 app.route('/v1/admin', adminRoutes)
 

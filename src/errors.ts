@@ -27,6 +27,7 @@ export const ERROR_STATUS = {
   'request.unsupported_media_type': 415,
   'resource.not_found': 404,
   'resource.conflict': 409,
+  'query.failed': 422,
   'origin.unreachable': 502,
   'origin.timeout': 504,
   'recorder.unavailable': 503,
