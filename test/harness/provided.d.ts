@@ -5,6 +5,8 @@ declare module 'vitest' {
     deadPort: number
     /** The private PostgreSQL 15 cluster (test/harness/postgres-server.ts). */
     postgresPort: number
+    /** A fake origin that counts bytes after login (test/harness/recording-postgres.ts). */
+    recordingPostgres: { port: number; controlPort: number }
     oidcIssuer: string
     oidcPrivateJwk: string
     /** e2e: the running `gatehouse dev` gateway, e.g. http://127.0.0.1:41234 */

@@ -8,14 +8,17 @@ import { startOidcProvider } from './oidc-provider.ts'
 import { startOriginServer } from './origin-server.ts'
 import { seedPostgres } from './postgres-fixtures.ts'
 import { startPostgres } from './postgres-server.ts'
+import { startRecordingPostgres } from './recording-postgres.ts'
 
 export default async function setup(project: TestProject) {
-  const [origin, oidc, deadPort, postgres] = await Promise.all([
+  const [origin, oidc, deadPort, postgres, recording] = await Promise.all([
     startOriginServer(),
     startOidcProvider(),
     freePort(),
     startPostgres(),
+    startRecordingPostgres(),
   ])
+  project.provide('recordingPostgres', { port: recording.port, controlPort: recording.controlPort })
   seedPostgres(postgres)
   project.provide('postgresPort', postgres.port)
   project.provide('originPort', origin.port)
@@ -23,6 +26,6 @@ export default async function setup(project: TestProject) {
   project.provide('oidcIssuer', oidc.issuer)
   project.provide('oidcPrivateJwk', JSON.stringify(oidc.privateJwk))
   return async () => {
-    await Promise.all([origin.close(), oidc.close(), postgres.stop()])
+    await Promise.all([origin.close(), oidc.close(), postgres.stop(), recording.close()])
   }
 }

@@ -26,6 +26,8 @@ const MAX_BATCH_BYTES = 32 * 1024 * 1024
 const BATCH_ENDS = new Set(['S', 'Q', 'F', 'H'])
 /** COPY data travels as it comes: its COPY statement was decided already. */
 const COPY_TYPES = new Set(['d', 'c', 'f'])
+/** Every message a client may send once started (55.7 Message Formats). */
+const CLIENT_TYPES = new Set(['Q', 'P', 'B', 'D', 'E', 'C', 'S', 'H', 'F', 'd', 'c', 'f', 'X'])
 
 export type TunnelSummary = { bytesUp: number; bytesDown: number; ended: string }
 
@@ -168,6 +170,13 @@ async function pumpClient(
     for (const frame of available) {
       if (frame.phase !== 'normal')
         throw new ProtocolError('protocol.malformed', 'A startup message after startup.')
+      // Refuse an unknown message at once, rather than holding it until the batch ends.
+      if (!CLIENT_TYPES.has(frame.type)) {
+        throw new ProtocolError(
+          'protocol.malformed',
+          `A client may not send message type ${JSON.stringify(frame.type)}.`
+        )
+      }
       if (skipUntilSync) {
         if (frame.type !== 'S') continue
         skipUntilSync = false
