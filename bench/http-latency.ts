@@ -6,27 +6,18 @@
  * keep-alive connections and interleaved round by round, so drift hits all three alike.
  */
 
-import { mkdtemp, rm } from 'node:fs/promises'
 import { Agent, request as httpRequest } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { GatehouseClient } from '../cli/client.ts'
-import { openDevState } from '../cli/dev/state.ts'
-import { applyMigrations, type DevServer, startWranglerDev } from '../cli/dev/wrangler.ts'
-import { freePort } from '../test/harness/free-port.ts'
+import type { GatehouseClient } from '../cli/client.ts'
+import type { BenchGateway } from './bench-gateway.ts'
 import { startBenchOrigin } from './origin.ts'
 import { hundredRulePolicy } from './policy-decision.ts'
 import { summarize } from './stats.ts'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const PASSTHROUGH_CONFIG = fileURLToPath(new URL('./passthrough/wrangler.toml', import.meta.url))
 const WARMUP_ROUNDS = 200
 const ROUNDS = 1000
 /** Idle time between rounds: this measures per-request latency, not saturation. */
 const ROUND_GAP_MS = 10
 const BACK_TO_BACK_ROUNDS = 500
-const READY_TIMEOUT_MS = 120_000
 
 type Target = {
   name: 'direct' | 'passthrough' | 'gateway'
@@ -47,50 +38,22 @@ export type HttpLatencyResult = {
   addedP50Millis: { passthrough: number; gateway: number }
 }
 
-export async function benchHttpLatency(log: (line: string) => void): Promise<HttpLatencyResult[]> {
-  const state = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'))
+export async function benchHttpLatency(
+  gateway: BenchGateway,
+  log: (line: string) => void
+): Promise<HttpLatencyResult[]> {
   const origin = await startBenchOrigin()
-  const servers: DevServer[] = []
   try {
-    const dev = await openDevState(state)
-    await applyMigrations({ root: ROOT, persistDir: dev.persistDir })
-    const [gatewayPort, passPort, inspectorA, inspectorB] = await fourDistinctPorts()
-    servers.push(
-      startWranglerDev({
-        root: ROOT,
-        persistDir: dev.persistDir,
-        envFile: dev.envFile,
-        port: gatewayPort,
-        inspectorPort: inspectorA,
-      }),
-      startWranglerDev({
-        root: ROOT,
-        config: PASSTHROUGH_CONFIG,
-        persistDir: join(state, 'passthrough'),
-        envFile: dev.envFile,
-        port: passPort,
-        inspectorPort: inspectorB,
-        extraArgs: ['--var', `ORIGIN_URL:${origin.url}`],
-      })
-    )
-    await Promise.all([
-      waitReady(`http://127.0.0.1:${gatewayPort}/healthz`, servers[0]),
-      waitReady(`http://127.0.0.1:${passPort}/`, servers[1]),
-    ])
-    log(`gateway on :${gatewayPort}, pass-through on :${passPort}, origin ${origin.url}`)
-
-    const agentToken = await seedGateway(
-      `http://127.0.0.1:${gatewayPort}`,
-      dev.adminToken,
-      origin.url
-    )
+    const passthrough = await gateway.startPassthrough(origin.url)
+    log(`gateway on :${gateway.port}, pass-through on :${passthrough.port}, origin ${origin.url}`)
+    const agentToken = await seedGateway(gateway.admin, origin.url)
     const originPort = Number(new URL(origin.url).port)
     const targets: Target[] = [
       { name: 'direct', port: originPort, path: '/bench/items?page=1', headers: {} },
-      { name: 'passthrough', port: passPort, path: '/bench/items?page=1', headers: {} },
+      { name: 'passthrough', port: passthrough.port, path: '/bench/items?page=1', headers: {} },
       {
         name: 'gateway',
-        port: gatewayPort,
+        port: gateway.port,
         path: '/proxy/bench/bench/items?page=1',
         headers: { authorization: `Bearer ${agentToken}` },
       },
@@ -112,18 +75,11 @@ export async function benchHttpLatency(log: (line: string) => void): Promise<Htt
     agent.destroy()
     return [spaced, backToBack]
   } finally {
-    await Promise.all(servers.map((server) => server.stop()))
     await origin.close()
-    await rm(state, { recursive: true, force: true })
   }
 }
 
-async function seedGateway(
-  gateway: string,
-  adminToken: string,
-  originUrl: string
-): Promise<string> {
-  const admin = new GatehouseClient({ gateway, token: adminToken })
+async function seedGateway(admin: GatehouseClient, originUrl: string): Promise<string> {
   await admin.json('PUT', '/v1/admin/connections/bench', {
     json: {
       kind: 'http',
@@ -199,30 +155,6 @@ function result(mode: string, rounds: number, latencies: Latencies): HttpLatency
     addedOverPassthroughAddedP50: round(gatewayAdded / passAdded),
     addedP50Millis: { passthrough: round(passAdded), gateway: round(gatewayAdded) },
   }
-}
-
-async function waitReady(url: string, server: DevServer | undefined): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS
-  let exited = false
-  server?.exited.then(() => {
-    exited = true
-  })
-  while (Date.now() < deadline && !exited) {
-    try {
-      const response = await fetch(url)
-      await response.body?.cancel()
-      if (response.ok) return
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  throw new Error(`${url} did not become ready:\n${server?.tail() ?? ''}`)
-}
-
-async function fourDistinctPorts(): Promise<[number, number, number, number]> {
-  const ports = new Set<number>()
-  while (ports.size < 4) ports.add(await freePort())
-  const [a = 0, b = 0, c = 0, d = 0] = ports
-  return [a, b, c, d]
 }
 
 function rounded(stats: { p50: number; p99: number; mean: number }) {

@@ -5,8 +5,10 @@
 
 import { writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
+import { startBenchGateway } from './bench-gateway.ts'
 import { benchBundleSize } from './bundle-size.ts'
 import { benchHttpLatency } from './http-latency.ts'
+import { benchPgbench } from './pgbench.ts'
 import { benchPolicyDecision } from './policy-decision.ts'
 import { benchSqlClassification } from './sql-classification.ts'
 
@@ -25,12 +27,22 @@ log('bundle size (wrangler deploy --dry-run)')
 const bundle = await benchBundleSize()
 log(`  ${bundle.gzipMiB} MiB gzipped`)
 
-log('HTTP proxy latency (direct, pass-through Worker, gateway)')
-const http = await benchHttpLatency(log)
-for (const run of http) {
-  log(
-    `  ${run.mode}: p50 direct ${run.millis.direct.p50} ms, pass-through ${run.millis.passthrough.p50} ms, gateway ${run.millis.gateway.p50} ms (×${run.gatewayOverPassthroughP50})`
-  )
+log('starting the gateway (wrangler dev, local D1/R2)')
+const gateway = await startBenchGateway()
+let http: Awaited<ReturnType<typeof benchHttpLatency>>
+let pgbench: Awaited<ReturnType<typeof benchPgbench>>
+try {
+  log('HTTP proxy latency (direct, pass-through Worker, gateway)')
+  http = await benchHttpLatency(gateway, log)
+  for (const run of http) {
+    log(
+      `  ${run.mode}: p50 direct ${run.millis.direct.p50} ms, pass-through ${run.millis.passthrough.p50} ms, gateway ${run.millis.gateway.p50} ms (x${run.gatewayOverPassthroughP50})`
+    )
+  }
+  log('pgbench select-only, direct and through the tunnel')
+  pgbench = await benchPgbench(gateway, log)
+} finally {
+  await gateway.stop()
 }
 
 const primary = http[0]
@@ -38,6 +50,7 @@ const results = {
   generatedAt: new Date().toISOString(),
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
   httpProxy: http,
+  pgbench,
   policyDecision,
   sqlClassification,
   bundle,
@@ -51,6 +64,11 @@ const results = {
       target: 200,
       measured: policyDecision.p99Micros,
       met: policyDecision.p99Micros <= 200,
+    },
+    pgbenchSelectOnlyVsDirect: {
+      target: 'tunnel TPS >= 0.5 x direct (pgbench -S -c 4, recording on)',
+      measured: pgbench.simple.ratio,
+      met: pgbench.simple.ratio >= 0.5,
     },
     bundleGzipMiB: { target: 3, measured: bundle.gzipMiB, met: bundle.gzipMiB <= 3 },
   },
