@@ -1,21 +1,50 @@
 /**
  * Starts the real dev stack once for the e2e tests, as a person would (`gatehouse dev`
  * with its own ports and a fresh state directory), and hands what its banner printed to
- * the tests with `provide`. Stops it (SIGTERM, like Ctrl+C) and removes the state after.
+ * the tests with `provide`. Beside it, a private PostgreSQL cluster (seeded) that the
+ * stack reaches as the `appdb` and `benchdb` connections. Stops both (the stack with
+ * SIGTERM, like Ctrl+C) and removes the state after.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
-import { startDevStack } from './dev-stack.ts'
+import { registerPostgresConnections } from '../e2e/support/postgres-connections.ts'
+import { type DevStack, startDevStack } from './dev-stack.ts'
 import { freePort } from './free-port.ts'
+import { seedPostgres } from './postgres-fixtures.ts'
+import { type PostgresServer, startPostgres } from './postgres-server.ts'
 
 export default async function setup(project: TestProject) {
   const state = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-'))
-  const stack = await startDevStack(state, 'e2e-dev').catch(async (error: unknown) => {
+  const [stackStart, postgresStart] = await Promise.allSettled([
+    startDevStack(state, 'e2e-dev'),
+    startPostgres(),
+  ])
+  const stack = stackStart.status === 'fulfilled' ? stackStart.value : undefined
+  const postgres = postgresStart.status === 'fulfilled' ? postgresStart.value : undefined
+  const teardown = async () => {
+    const code = await stack?.stop()
+    await postgres?.stop()
     await rm(state, { recursive: true, force: true })
+    return code
+  }
+  try {
+    if (stackStart.status === 'rejected') throw stackStart.reason
+    if (postgresStart.status === 'rejected') throw postgresStart.reason
+    await provideStack(project, stack as DevStack, state)
+    await providePostgres(project, stack as DevStack, postgres as PostgresServer)
+  } catch (error) {
+    await teardown()
     throw error
-  })
+  }
+  return async () => {
+    const code = await teardown()
+    if (code !== 0) throw new Error(`gatehouse dev exited with ${code} on SIGTERM`)
+  }
+}
+
+async function provideStack(project: TestProject, stack: DevStack, state: string) {
   const originEnv = await readFile(join(state, 'demo-origin.env'), 'utf8')
   project.provide('gatewayUrl', stack.gatewayUrl)
   project.provide('adminToken', stack.adminToken)
@@ -25,9 +54,12 @@ export default async function setup(project: TestProject) {
   project.provide('demoOriginToken', /^DEMO_ORIGIN_TOKEN=(\S+)$/m.exec(originEnv)?.[1] ?? '')
   project.provide('devStateDir', state)
   project.provide('deadPort', await freePort())
-  return async () => {
-    const code = await stack.stop()
-    await rm(state, { recursive: true, force: true })
-    if (code !== 0) throw new Error(`gatehouse dev exited with ${code} on SIGTERM`)
-  }
+}
+
+async function providePostgres(project: TestProject, stack: DevStack, postgres: PostgresServer) {
+  seedPostgres(postgres)
+  const access = await registerPostgresConnections(stack.gatewayUrl, stack.adminToken, postgres)
+  project.provide('postgresPort', postgres.port)
+  project.provide('postgresAgentToken', access.agentToken)
+  project.provide('postgresBenchToken', access.benchToken)
 }

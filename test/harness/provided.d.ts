@@ -23,6 +23,10 @@ declare module 'vitest' {
     demoOriginToken: string
     /** e2e: the state directory the running `gatehouse dev` uses. */
     devStateDir: string
+    /** e2e: agent token (agent:e2e-pg-agent) for the `appdb` Postgres connection. */
+    postgresAgentToken: string
+    /** e2e: agent token (agent:e2e-pg-bench) for `benchdb`, where pgbench may do anything. */
+    postgresBenchToken: string
   }
 }
 
