@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   'connection.not_found': 404,
   'policy.blocked': 403,
   'policy.invalid': 400,
+  'policy.unsafe_session': 403,
   'policy.conflict': 409,
   'approval.required': 403,
   'request.invalid': 400,

@@ -230,6 +230,11 @@ function tallyEvent(tally: SessionTally, event: PendingEvent): SessionTally {
     next.outcome = worseOutcome(next.outcome, outcome.status)
   } else if (event.type === 'access.refused') {
     next.outcome = worseOutcome(next.outcome, 'refused')
+  } else if (event.type === 'session.end') {
+    // Wire sessions count their bytes as a whole (logins and protocol chatter included).
+    if (typeof data.bytesUp === 'number') next.bytesUp = Math.max(next.bytesUp, data.bytesUp)
+    if (typeof data.bytesDown === 'number')
+      next.bytesDown = Math.max(next.bytesDown, data.bytesDown)
   }
   return next
 }

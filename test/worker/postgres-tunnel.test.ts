@@ -36,6 +36,7 @@ beforeAll(async () => {
   await putPostgres('md5db', PG_ROLES.md5)
   await putPostgres('plaindb', PG_ROLES.cleartext)
   await putPostgres('wrongpw', { user: PG_ROLES.scram.user, password: 'not-the-password' })
+  await putPostgres('admindb', PG_ROLES.scram)
   const rules = [
     {
       name: 'no-secrets',
@@ -60,7 +61,13 @@ beforeAll(async () => {
   const grant = { grants: ['agent:sql-bot'], rules }
   await applyPolicy({
     version: 1,
-    connections: { appdb: grant, md5db: grant, plaindb: grant, wrongpw: grant },
+    connections: {
+      appdb: grant,
+      md5db: grant,
+      plaindb: grant,
+      wrongpw: grant,
+      admindb: { grants: ['agent:sql-bot'], default: 'allow' },
+    },
   })
   ;({ token } = await mintToken('sql-bot', ['*']))
 })
@@ -178,12 +185,60 @@ describe('statements', () => {
     expect(result.status).toBe('I')
   })
 
-  it('keeps transaction status across a refusal inside a transaction', async () => {
+  it('aborts the transaction on a refusal inside it, as a real error would', async () => {
     const tunnel = await connect()
     expect((await tunnel.query('BEGIN')).status).toBe('T')
+    await tunnel.query('INSERT INTO orders (customer_id, total) VALUES (2, 55.55)')
     const blocked = await tunnel.query('SELECT * FROM secrets')
-    expect(blocked.status).toBe('T')
-    expect((await tunnel.query('ROLLBACK')).status).toBe('I')
+    expect(blocked.errors).toEqual([
+      { code: '42501', message: 'Secrets are off limits.', detail: 'gatehouse: policy.blocked' },
+    ])
+    expect(blocked.status).toBe('E')
+    const next = await tunnel.query('SELECT 1')
+    expect(next.errors[0]?.code).toBe('25P02')
+    expect((await tunnel.query('COMMIT')).tags).toEqual(['ROLLBACK'])
+    expect((await tunnel.query('SELECT count(*) FROM orders WHERE total = 55.55')).rows).toEqual([
+      ['0'],
+    ])
+  })
+
+  it('refuses outside a transaction without touching the origin', async () => {
+    const tunnel = await connect()
+    const blocked = await tunnel.query('SELECT * FROM secrets')
+    expect(blocked).toMatchObject({ messages: ['ErrorResponse', 'ReadyForQuery'], status: 'I' })
+  })
+
+  it('classifies UPDATE pg_settings as admin, closing the standard-strings bypass', async () => {
+    const tunnel = await connect()
+    const attempt = await tunnel.query(
+      "UPDATE pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'"
+    )
+    expect(attempt.errors[0]).toMatchObject({ code: '42501', detail: 'gatehouse: policy.blocked' })
+    expect((await tunnel.query('SHOW standard_conforming_strings')).rows).toEqual([['on']])
+  })
+
+  it('ends the session when the origin reports a setting that changes how SQL is read', async () => {
+    const tunnel = await connect('admindb')
+    tunnel.sendMessages({ type: 'Query', sql: 'SET standard_conforming_strings = off' })
+    const rest = await tunnel.closed()
+    expect(rest.find((message) => message.type === 'ErrorResponse')).toMatchObject({
+      fields: { severity: 'FATAL', detail: 'gatehouse: policy.unsafe_session' },
+    })
+  })
+
+  it('cancels the origin statement when the client hangs up in the middle of it', async () => {
+    const sleeper = await connect()
+    sleeper.sendMessages({ type: 'Query', sql: 'SELECT pg_sleep(30) /* abandoned */' })
+    const watcher = await connect()
+    const running =
+      "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30) /* abandoned */%' AND state = 'active' AND pid <> pg_backend_pid()"
+    await expect
+      .poll(async () => (await watcher.query(running)).rows, { timeout: 5_000 })
+      .toEqual([['1']])
+    sleeper.socket.close(1000)
+    await expect
+      .poll(async () => (await watcher.query(running)).rows, { timeout: 5_000 })
+      .toEqual([['0']])
   })
 
   it('records each statement with its classification and result', async () => {
@@ -212,6 +267,9 @@ describe('statements', () => {
       summary: { tags: ['SELECT 1'], rows: 1, columns: ['count'] },
     })
     expect(outcomes[1]?.data).toMatchObject({ status: 'blocked', errorCode: 'policy.blocked' })
-    expect(await closedSession(id)).toMatchObject({ commands: 2, allowed: 1, blocked: 1 })
+    const row = await closedSession(id)
+    expect(row).toMatchObject({ commands: 2, allowed: 1, blocked: 1 })
+    expect(row.bytesUp).toBeGreaterThan(0)
+    expect(row.bytesDown).toBeGreaterThan(0)
   })
 })

@@ -82,6 +82,12 @@ function analyse(statement: Node, prepared: PreparedLookup): Analysis {
     writes ||= effect.writes
     if (effect.risk) risks.push(effect.risk)
   }
+  // UPDATE pg_settings is SET in disguise (its rule calls set_config): judge it like SET of
+  // anything, since the value could make the server read SQL differently from this parser.
+  if (writes && references.tables.some(isPgSettings)) {
+    cls = riskier(cls, 'admin')
+    risks.push('changes server settings through pg_settings')
+  }
   return {
     class: cls,
     writes: writes || cls === 'unknown',
@@ -157,4 +163,8 @@ export function failClosed(sql: string, error: string): Classification {
 
 function unique(values: readonly string[]): string[] {
   return values.length < 2 ? [...values] : [...new Set(values)]
+}
+
+function isPgSettings(table: string): boolean {
+  return table === 'pg_settings' || table === 'pg_catalog.pg_settings'
 }

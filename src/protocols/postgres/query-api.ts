@@ -151,7 +151,7 @@ async function runStatement(
   let failure: GatehouseError | undefined
   for (;;) {
     const frame = await origin.frames.next()
-    if (!frame || frame.phase !== 'normal')
+    if (frame?.phase !== 'normal')
       throw new GatehouseError(
         'origin.unreachable',
         'The origin closed the connection mid-statement.'

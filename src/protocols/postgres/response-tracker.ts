@@ -33,6 +33,12 @@ export type Expectation =
       frames: (status: TransactionStatus) => Uint8Array[]
       readyForQuery: boolean
     }
+  /**
+   * A statement the gateway sent only to make the origin's transaction fail (a refusal
+   * inside a transaction must abort it, as a real error would): its error is replaced by
+   * `frames`, and its ReadyForQuery (now status E) goes to the client.
+   */
+  | { kind: 'abort'; frames: Uint8Array[] }
 
 /** Collects one command's responses and resolves its outcome. */
 export class Settle {
@@ -113,6 +119,13 @@ export class ResponseTracker {
           this.#ready(frame)
           this.#pop()
         }
+        break
+      case 'abort':
+        // Only its ReadyForQuery reaches the client, behind the gateway's own error.
+        if (frame.type !== 'Z') return []
+        this.#ready(frame)
+        this.#queue.shift()
+        out.unshift(...head.frames)
         break
       case 'query':
       case 'function':

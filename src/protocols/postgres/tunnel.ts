@@ -12,8 +12,9 @@ import type { SqlCommand } from '../../pipeline/types.ts'
 import type { Duplex } from '../tunnel/websocket-duplex.ts'
 import { buildBatch, ExtendedState } from './client-batch.ts'
 import { readClientStartup } from './client-startup.ts'
-import { encodeBackendMessage } from './codec/backend.ts'
+import { decodeBackendMessage, encodeBackendMessage } from './codec/backend.ts'
 import type { MessageFrame } from './codec/framer.ts'
+import { encodeFrontendMessage } from './codec/frontend.ts'
 import { ProtocolError } from './codec/protocol-error.ts'
 import { FrameStream } from './frame-stream.ts'
 import { type OriginSession, openOriginSession, sendCancelRequest } from './origin.ts'
@@ -26,6 +27,22 @@ const MAX_BATCH_BYTES = 32 * 1024 * 1024
 const BATCH_ENDS = new Set(['S', 'Q', 'F', 'H'])
 /** COPY data travels as it comes: its COPY statement was decided already. */
 const COPY_TYPES = new Set(['d', 'c', 'f'])
+/**
+ * Sent to the origin after a refusal inside a transaction, so the transaction fails there
+ * as the client was told it did; its own error never reaches the client.
+ */
+const ABORT_TRANSACTION_SQL =
+  "DO $$BEGIN RAISE EXCEPTION USING MESSAGE = 'gatehouse: a statement in this transaction was refused', ERRCODE = '42501'; END$$"
+/**
+ * Server settings that change how SQL is read. The classifier reads SQL as UTF-8 with
+ * standard strings; if the origin session stops doing so, the two could disagree about
+ * where a string ends, so the session is ended.
+ */
+const GUARDED_SETTINGS: Record<string, (value: string) => boolean> = {
+  standard_conforming_strings: (value) => value === 'on',
+  client_encoding: (value) => value.toUpperCase() === 'UTF8',
+}
+
 /** Every message a client may send once started (55.7 Message Formats). */
 const CLIENT_TYPES = new Set(['Q', 'P', 'B', 'D', 'E', 'C', 'S', 'H', 'F', 'd', 'c', 'f', 'X'])
 
@@ -39,6 +56,7 @@ export async function runPostgresTunnel(
   const clientWriter = client.writable.getWriter()
   const clientFrames = new FrameStream(client.readable)
   let origin: OriginSession | undefined
+  let tracker: ResponseTracker | undefined
   try {
     const start = await readClientStartup(clientFrames, clientWriter)
     if (!start) return summary
@@ -65,13 +83,17 @@ export async function runPostgresTunnel(
         encodeBackendMessage({ type: 'ReadyForQuery', status: origin.status }),
       ])
     )
-    const tracker = new ResponseTracker(origin.status)
+    tracker = new ResponseTracker(origin.status)
     const pumps = [
       pumpClient(session, clientFrames, clientWriter, origin, tracker, summary),
       pumpOrigin(origin, clientWriter, tracker, summary),
     ]
     summary.ended = await Promise.race(pumps)
-    tracker.abandon()
+    // A client that hangs up mid-statement must not leave the statement running.
+    if (tracker.pending > 0 && origin.backendKey) {
+      const { processId, secretKey } = origin.backendKey
+      await sendCancelRequest(target, processId, secretKey).catch(() => {})
+    }
     return summary
   } catch (error) {
     summary.ended = error instanceof Error ? error.message : String(error)
@@ -81,6 +103,8 @@ export async function runPostgresTunnel(
     await clientWriter.write(errorResponse(wire)).catch(() => {})
     return summary
   } finally {
+    // Every command still waiting for the origin ends now, so the session can close.
+    tracker?.abandon()
     await origin?.close()
     await clientWriter.close().catch(() => {})
     await clientFrames.cancel()
@@ -141,6 +165,13 @@ async function pumpClient(
       // Refused: answer as Postgres would for a failed batch, and keep the session usable.
       const wire = toWireError(error)
       const answersReady = batch.end === 'ready' && !(endsWithSync && forwardedSinceSync)
+      if (answersReady && (tracker.status !== 'I' || tracker.pending > 0)) {
+        // Possibly inside a transaction: a real error would abort it, so make the origin's
+        // fail too (COMMIT then rolls back), and show the client only the refusal.
+        await toClient(tracker.expect({ kind: 'abort', frames: [errorResponse(wire)] }))
+        await toOrigin(encodeFrontendMessage({ type: 'Query', sql: ABORT_TRANSACTION_SQL }))
+        return
+      }
       await toClient(
         tracker.expect({
           kind: 'synthetic',
@@ -167,6 +198,10 @@ async function pumpClient(
   for (;;) {
     const available = await frames.available()
     if (!available) return 'client closed'
+    const copied: Uint8Array[] = []
+    const flushCopy = async () => {
+      if (copied.length) await toOrigin(concatBytes(copied.splice(0)))
+    }
     for (const frame of available) {
       if (frame.phase !== 'normal')
         throw new ProtocolError('protocol.malformed', 'A startup message after startup.')
@@ -195,10 +230,15 @@ async function pumpClient(
         }
         continue
       }
-      if (COPY_TYPES.has(frame.type) || frame.type === 'X') {
-        await toOrigin(frame.bytes)
-        if (frame.type === 'X') return 'client terminated'
+      if (COPY_TYPES.has(frame.type)) {
+        // Rows of a COPY that arrived together go to the origin in one write.
+        copied.push(frame.bytes)
         continue
+      }
+      await flushCopy()
+      if (frame.type === 'X') {
+        await toOrigin(frame.bytes)
+        return 'client terminated'
       }
       pending.push(frame)
       pendingBytes += frame.bytes.byteLength
@@ -212,6 +252,7 @@ async function pumpClient(
         await forwardBatch(batchFrames)
       }
     }
+    await flushCopy()
   }
 }
 
@@ -228,6 +269,7 @@ async function pumpOrigin(
     for (const frame of frames) {
       if (frame.phase !== 'normal')
         throw new ProtocolError('protocol.malformed', 'Unexpected message from the origin.')
+      if (frame.type === 'S') guardSetting(frame)
       summary.bytesDown += frame.bytes.byteLength
       out.push(...tracker.accept(frame))
     }
@@ -251,5 +293,17 @@ function cancelCommand(processId: number): SqlCommand {
       },
     ],
     via: 'extended',
+  }
+}
+
+function guardSetting(frame: MessageFrame): void {
+  const message = decodeBackendMessage(frame)
+  if (message.type !== 'ParameterStatus') return
+  const allowed = GUARDED_SETTINGS[message.name]
+  if (allowed && !allowed(message.value)) {
+    throw new GatehouseError(
+      'policy.unsafe_session',
+      `The origin session changed ${message.name} to ${message.value}; Gatehouse can no longer read SQL the way the server does, so the session was ended.`
+    )
   }
 }

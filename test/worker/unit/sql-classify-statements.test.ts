@@ -307,3 +307,29 @@ describe('classifySql: functions and settings', () => {
     ])
   })
 })
+
+describe('settings changed through pg_settings', () => {
+  it('classifies UPDATE pg_settings as admin, like SET', async () => {
+    const { statements } = await classifySql(
+      "UPDATE pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'"
+    )
+    expect(statements[0]).toMatchObject({
+      class: 'admin',
+      writes: true,
+      tables: ['pg_settings'],
+      risks: ['changes server settings through pg_settings'],
+    })
+  })
+
+  it('classifies a schema-qualified UPDATE inside a CTE as admin', async () => {
+    const { statements } = await classifySql(
+      "WITH s AS (UPDATE pg_catalog.pg_settings SET setting = 'x' WHERE name = 'search_path' RETURNING 1) SELECT * FROM s"
+    )
+    expect(statements[0]?.class).toBe('admin')
+  })
+
+  it('leaves a plain read of pg_settings a read', async () => {
+    const { statements } = await classifySql('SELECT setting FROM pg_settings WHERE name = $1')
+    expect(statements[0]).toMatchObject({ class: 'read', risks: [] })
+  })
+})
