@@ -29,6 +29,8 @@ export const ERROR_STATUS = {
   'resource.not_found': 404,
   'resource.conflict': 409,
   'query.failed': 422,
+  'session.idle_timeout': 408,
+  'session.too_long': 408,
   'origin.unreachable': 502,
   'origin.timeout': 504,
   'recorder.unavailable': 503,

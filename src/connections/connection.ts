@@ -45,8 +45,15 @@ export const PostgresTarget = z
     /** `verify-full`: TLS with the certificate checked (cloudflare:sockets always verifies). */
     tls: z.enum(['verify-full', 'disable']).default('verify-full'),
     connectTimeoutMs: z.number().int().min(100).max(60_000).optional(),
-    /** Close a tunnel whose client sends nothing for this long. */
+    /** Close a tunnel whose client sends nothing, with no statement running, for this long. */
     idleTimeoutMs: z.number().int().min(1000).max(86_400_000).optional(),
+    /** Close a tunnel this long after it opened, whatever it is doing. */
+    maxSessionMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(7 * 86_400_000)
+      .optional(),
   })
   .strict()
 export type PostgresTarget = z.infer<typeof PostgresTarget>

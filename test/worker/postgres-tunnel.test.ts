@@ -37,6 +37,9 @@ beforeAll(async () => {
   await putPostgres('plaindb', PG_ROLES.cleartext)
   await putPostgres('wrongpw', { user: PG_ROLES.scram.user, password: 'not-the-password' })
   await putPostgres('admindb', PG_ROLES.scram)
+  await putPostgres('idledb', PG_ROLES.scram, { idleTimeoutMs: 1000 })
+  await putPostgres('shortdb', PG_ROLES.scram, { maxSessionMs: 1500 })
+  await putPostgres('tlsdb', PG_ROLES.scram, { tls: 'verify-full' })
   const rules = [
     {
       name: 'no-secrets',
@@ -67,6 +70,9 @@ beforeAll(async () => {
       plaindb: grant,
       wrongpw: grant,
       admindb: { grants: ['agent:sql-bot'], default: 'allow' },
+      idledb: grant,
+      shortdb: grant,
+      tlsdb: grant,
     },
   })
   ;({ token } = await mintToken('sql-bot', ['*']))
@@ -271,5 +277,42 @@ describe('statements', () => {
     expect(row).toMatchObject({ commands: 2, allowed: 1, blocked: 1 })
     expect(row.bytesUp).toBeGreaterThan(0)
     expect(row.bytesDown).toBeGreaterThan(0)
+  })
+})
+
+describe('limits and transport', () => {
+  it('ends a session idle past the connection limit with FATAL 57P05', async () => {
+    const tunnel = await connect('idledb')
+    const rest = await tunnel.closed()
+    expect(rest.find((message) => message.type === 'ErrorResponse')).toMatchObject({
+      fields: { severity: 'FATAL', code: '57P05', detail: 'gatehouse: session.idle_timeout' },
+    })
+  })
+
+  it('does not count a long-running statement as idle', async () => {
+    const tunnel = await connect('idledb')
+    expect((await tunnel.query('SELECT pg_sleep(1.5), 1 AS done')).rows).toEqual([['', '1']])
+  })
+
+  it('ends a session past its maximum duration with FATAL 57P01, even mid-statement', async () => {
+    const tunnel = await connect('shortdb')
+    tunnel.sendMessages({ type: 'Query', sql: 'SELECT pg_sleep(10)' })
+    const rest = await tunnel.closed()
+    expect(rest.find((message) => message.type === 'ErrorResponse')).toMatchObject({
+      fields: { severity: 'FATAL', code: '57P01', detail: 'gatehouse: session.too_long' },
+    })
+    // …and the statement it was running does not outlive it.
+    const watcher = await connect()
+    const running =
+      "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(10)' AND state = 'active'"
+    await expect
+      .poll(async () => (await watcher.query(running)).rows, { timeout: 5_000 })
+      .toEqual([['0']])
+  })
+
+  it('refuses to talk to an origin without TLS when the connection requires it', async () => {
+    const refused = await PgTunnel.open('tlsdb', token).catch((error: Error) => error)
+    expect(refused).toBeInstanceOf(Error)
+    expect((refused as Error).message).toBe('tunnel closed before ReadyForQuery; saw ErrorResponse')
   })
 })

@@ -21,6 +21,10 @@ import { type OriginSession, openOriginSession, sendCancelRequest } from './orig
 import { type Expectation, ResponseTracker, Settle } from './response-tracker.ts'
 import { errorResponse, noticeResponse, toWireError } from './wire-errors.ts'
 
+/** Defaults for connections that set no limits of their own. */
+const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60_000
+const DEFAULT_MAX_SESSION_MS = 12 * 60 * 60_000
+
 /** Client messages held while a batch is incomplete, at most. */
 const MAX_BATCH_BYTES = 32 * 1024 * 1024
 /** Client messages that end a batch: Sync, Query, FunctionCall (answered with ReadyForQuery), Flush. */
@@ -46,13 +50,24 @@ const GUARDED_SETTINGS: Record<string, (value: string) => boolean> = {
 /** Every message a client may send once started (55.7 Message Formats). */
 const CLIENT_TYPES = new Set(['Q', 'P', 'B', 'D', 'E', 'C', 'S', 'H', 'F', 'd', 'c', 'f', 'X'])
 
-export type TunnelSummary = { bytesUp: number; bytesDown: number; ended: string }
+export type TunnelSummary = {
+  bytesUp: number
+  bytesDown: number
+  ended: string
+  /** When the client last sent anything (ms). */
+  lastClientActivity: number
+}
 
 export async function runPostgresTunnel(
   session: GatewaySession,
   client: Duplex
 ): Promise<TunnelSummary> {
-  const summary: TunnelSummary = { bytesUp: 0, bytesDown: 0, ended: 'client closed' }
+  const summary: TunnelSummary = {
+    bytesUp: 0,
+    bytesDown: 0,
+    ended: 'client closed',
+    lastClientActivity: Date.now(),
+  }
   const clientWriter = client.writable.getWriter()
   const clientFrames = new FrameStream(client.readable)
   let origin: OriginSession | undefined
@@ -84,15 +99,16 @@ export async function runPostgresTunnel(
       ])
     )
     tracker = new ResponseTracker(origin.status)
+    const limits = sessionLimits(target, tracker, summary)
     const pumps = [
       pumpClient(session, clientFrames, clientWriter, origin, tracker, summary),
       pumpOrigin(origin, clientWriter, tracker, summary),
+      limits.expired,
     ]
-    summary.ended = await Promise.race(pumps)
-    // A client that hangs up mid-statement must not leave the statement running.
-    if (tracker.pending > 0 && origin.backendKey) {
-      const { processId, secretKey } = origin.backendKey
-      await sendCancelRequest(target, processId, secretKey).catch(() => {})
+    try {
+      summary.ended = await Promise.race(pumps)
+    } finally {
+      limits.stop()
     }
     return summary
   } catch (error) {
@@ -103,6 +119,15 @@ export async function runPostgresTunnel(
     await clientWriter.write(errorResponse(wire)).catch(() => {})
     return summary
   } finally {
+    // However the session ended (hang-up, limit, refusal), no statement is left running.
+    if (tracker && tracker.pending > 0 && origin?.backendKey) {
+      const { processId, secretKey } = origin.backendKey
+      await sendCancelRequest(
+        PostgresTarget.parse(session.connection.target),
+        processId,
+        secretKey
+      ).catch(() => {})
+    }
     // Every command still waiting for the origin ends now, so the session can close.
     tracker?.abandon()
     await origin?.close()
@@ -198,6 +223,7 @@ async function pumpClient(
   for (;;) {
     const available = await frames.available()
     if (!available) return 'client closed'
+    summary.lastClientActivity = Date.now()
     const copied: Uint8Array[] = []
     const flushCopy = async () => {
       if (copied.length) await toOrigin(concatBytes(copied.splice(0)))
@@ -305,5 +331,52 @@ function guardSetting(frame: MessageFrame): void {
       'policy.unsafe_session',
       `The origin session changed ${message.name} to ${message.value}; Gatehouse can no longer read SQL the way the server does, so the session was ended.`
     )
+  }
+}
+
+/**
+ * Idle and lifetime limits: a tunnel whose client sent nothing for idleTimeoutMs while no
+ * statement was running, or that has been open for maxSessionMs, is ended (FATAL 57P05 /
+ * 57P01), as the server itself would with idle_session_timeout.
+ */
+function sessionLimits(
+  target: PostgresTarget,
+  tracker: ResponseTracker,
+  summary: TunnelSummary
+): { expired: Promise<never>; stop: () => void } {
+  const idleMs = target.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
+  const endsAt = Date.now() + (target.maxSessionMs ?? DEFAULT_MAX_SESSION_MS)
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const expired = new Promise<never>((_, reject) => {
+    const check = () => {
+      const now = Date.now()
+      if (now >= endsAt) {
+        return reject(
+          new GatehouseError(
+            'session.too_long',
+            'This session reached its maximum duration and was ended.'
+          )
+        )
+      }
+      const idleFor = now - summary.lastClientActivity
+      if (tracker.pending === 0 && idleFor >= idleMs) {
+        return reject(
+          new GatehouseError(
+            'session.idle_timeout',
+            `This session was idle for ${Math.round(idleFor / 1000)} s and was ended.`
+          )
+        )
+      }
+      const nextIdleCheck = tracker.pending === 0 ? idleMs - idleFor : idleMs
+      timer = setTimeout(check, Math.max(100, Math.min(nextIdleCheck, endsAt - now)))
+    }
+    timer = setTimeout(check, Math.min(idleMs, endsAt - Date.now()))
+  })
+  expired.catch(() => {})
+  return {
+    expired,
+    stop: () => {
+      if (timer !== undefined) clearTimeout(timer)
+    },
   }
 }

@@ -17,6 +17,8 @@ const SQLSTATE: Partial<Record<ErrorCode, string>> = {
   'recorder.unavailable': '57P03', // cannot_connect_now: try again shortly
   'request.invalid': '08P01', // protocol_violation
   'request.too_large': '54000', // program_limit_exceeded
+  'session.idle_timeout': '57P05', // idle_session_timeout
+  'session.too_long': '57P01', // admin_shutdown
 }
 
 export type WireError = { sqlState: string; code: string; message: string; fatal: boolean }
