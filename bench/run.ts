@@ -65,6 +65,11 @@ const results = {
       measured: policyDecision.p99Micros,
       met: policyDecision.p99Micros <= 200,
     },
+    sqlClassificationP99Micros: {
+      target: 200,
+      measured: sqlClassification.p99Micros,
+      met: sqlClassification.p99Micros <= 200,
+    },
     pgbenchSelectOnlyVsDirect: {
       target: 'tunnel TPS >= 0.5 x direct (pgbench -S -c 4, recording on)',
       measured: pgbench.simple.ratio,
