@@ -9,7 +9,7 @@ import { decide } from '../src/policy/decide.ts'
 import { PolicyDocument, type PolicyDocumentInput } from '../src/policy/document.ts'
 import { principalsOf } from '../src/policy/principals.ts'
 import { canonicalizePath } from '../src/protocols/http/canonical-path.ts'
-import { percentile } from './stats.ts'
+import { timeEach } from './stats.ts'
 
 const RULES = 100
 const WARMUP = 20_000
@@ -94,24 +94,12 @@ export function benchPolicyDecision(): PolicyDecisionResult {
     const decision = decide(policy, principalsOf(caller, policy), 'api', command)
     sink += decision.rule?.index ?? -1
   }
-  for (let i = 0; i < WARMUP; i++) once(i)
-  const micros = new Float64Array(SAMPLES)
-  for (let i = 0; i < SAMPLES; i++) {
-    const start = process.hrtime.bigint()
-    once(i)
-    micros[i] = Number(process.hrtime.bigint() - start) / 1000
-  }
+  const timing = timeEach(once, SAMPLES, WARMUP)
+  // Read the sink, so the work being timed cannot be optimised away.
   if (sink === Number.MIN_SAFE_INTEGER) console.log(sink)
-  const sorted = Array.from(micros).sort((a, b) => a - b)
   return {
     rules: RULES,
     samples: SAMPLES,
-    p50Micros: round(percentile(sorted, 0.5)),
-    p99Micros: round(percentile(sorted, 0.99)),
-    maxMicros: round(sorted.at(-1) ?? 0),
+    ...timing,
   }
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100
 }

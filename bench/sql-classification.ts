@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { classifyWith } from '../src/policy/sql/classify.ts'
 import { compilePgQueryWasm, instantiatePgQuery } from '../src/policy/sql/pg-query.ts'
-import { percentile } from './stats.ts'
+import { timeEach } from './stats.ts'
 
 const WARMUP = 20_000
 const SAMPLES = 100_000
@@ -53,20 +53,12 @@ export async function benchSqlClassification(): Promise<SqlClassificationResult>
     if (!result.ok) throw new Error(`bench statement did not parse: ${sql}`)
     sink += result.statements.length
   }
-  for (let i = 0; i < WARMUP; i++) once(i)
-  const micros = new Float64Array(SAMPLES)
-  for (let i = 0; i < SAMPLES; i++) {
-    const start = process.hrtime.bigint()
-    once(i)
-    micros[i] = Number(process.hrtime.bigint() - start) / 1000
-  }
+  const timing = timeEach(once, SAMPLES, WARMUP)
+  // Read the sink, so the work being timed cannot be optimised away.
   if (sink === Number.MIN_SAFE_INTEGER) console.log(sink)
-  const sorted = Array.from(micros).sort((a, b) => a - b)
   return {
     samples: SAMPLES,
-    p50Micros: round(percentile(sorted, 0.5)),
-    p99Micros: round(percentile(sorted, 0.99)),
-    maxMicros: round(sorted.at(-1) ?? 0),
+    ...timing,
     wasmBytes: bytes.length,
     compileMillis: round(compileMillis),
     instantiateMillis: round(instantiateMillis),

@@ -58,7 +58,11 @@ export type BodyRecord = {
   streamed?: boolean
 }
 
-/** Statement classes, from least to most risky (see policy/sql). */
+/**
+ * What a statement does, coarsely (ordered by risk in policy/sql/classes.ts). `unknown` is
+ * what the classifier could not see through (unparseable input, dynamic SQL, opaque
+ * procedures): it is the riskiest, so policy fails closed on it.
+ */
 export type SqlClass =
   | 'read'
   | 'write'
@@ -71,17 +75,29 @@ export type SqlClass =
   | 'utility'
   | 'unknown'
 
-/** One parsed SQL statement, as policy sees it. */
+/** One parsed SQL statement, as policy sees it and the transcript records it. */
 export type SqlStatement = {
+  /** The statement's own text (sliced from the input using the parser's locations). */
   text: string
   class: SqlClass
-  /** Parser node type, e.g. `SelectStmt`. */
+  /** Parser node type, e.g. 'SelectStmt', 'DeleteStmt'. */
   kind: string
+  /**
+   * Whether it may change anything persistent: rows, sequences, large objects, schema,
+   * roles, server files or configuration. Row locks count (Postgres writes them into the
+   * rows). Unknown statements are assumed to.
+   */
   writes: boolean
-  /** Relations referenced: lower-cased unless quoted, schema-qualified when written so. */
+  /**
+   * Relations referenced, lower-cased unless quoted, schema-qualified when written so:
+   * 'users', 'public.users', 'pg_catalog.pg_authid'. Includes CTE bodies, subqueries, joins,
+   * views by name, and relations created or dropped; not CTE names. A name part containing
+   * `.` or `"` is double-quoted so it cannot pass for a qualified name.
+   */
   tables: string[]
+  /** Functions called, named like tables. Includes procedures (CALL) and trigger functions. */
   functions: string[]
-  /** Why the statement is riskier than its class says (writable CTE, dynamic SQL, …). */
+  /** Why it is riskier than its class says: 'writable CTE', 'dynamic SQL (DO block)', … */
   risks: string[]
 }
 

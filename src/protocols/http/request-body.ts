@@ -5,7 +5,7 @@
  * A body without a declared length is read up to the limit first, because once bytes
  * have been streamed to the origin a 413 could no longer un-send them.
  */
-import { sha256Hex, toBase64, toHex } from '../../encoding.ts'
+import { concatBytes, sha256Hex, toBase64, toHex } from '../../encoding.ts'
 import { GatehouseError } from '../../errors.ts'
 
 export type RecordedBody = {
@@ -77,13 +77,7 @@ async function readAtMost(body: ReadableStream<Uint8Array>, limit: number): Prom
     }
     chunks.push(value)
   }
-  const bytes = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return bytes
+  return concatBytes(chunks)
 }
 
 /** Passes a declared-length body through, hashing it; the origin sees the same Content-Length. */

@@ -5,6 +5,7 @@
  */
 import { exports } from 'cloudflare:workers'
 import { expect } from 'vitest'
+import { concatBytes } from '../../../src/encoding.ts'
 import {
   type BackendMessage,
   decodeBackendMessage,
@@ -94,7 +95,7 @@ export class PgTunnel {
   }
 
   sendMessages(...messages: FrontendMessage[]): void {
-    this.send(concat(messages.map(encodeFrontendMessage)))
+    this.send(concatBytes(messages.map(encodeFrontendMessage)))
   }
 
   /** A simple-protocol query, collected up to ReadyForQuery. */
@@ -224,14 +225,4 @@ export function summarize(messages: BackendMessage[]): QueryResult {
     if (message.type === 'ReadyForQuery') result.status = message.status
   }
   return result
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0))
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return bytes
 }
