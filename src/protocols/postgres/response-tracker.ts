@@ -31,7 +31,6 @@ export type Expectation =
   | {
       kind: 'synthetic'
       frames: (status: TransactionStatus) => Uint8Array[]
-      readyForQuery: boolean
     }
   /**
    * A statement the gateway sent only to make the origin's transaction fail (a refusal
@@ -69,8 +68,6 @@ const ASYNC_TYPES = new Set(['N', 'S', 'A'])
 export class ResponseTracker {
   readonly #queue: Expectation[] = []
   #status: TransactionStatus = 'I'
-  /** Set while a simple-protocol COPY FROM STDIN is waiting for the client's data. */
-  copyIn = false
 
   constructor(initialStatus: TransactionStatus) {
     this.#status = initialStatus
@@ -130,8 +127,6 @@ export class ResponseTracker {
       case 'query':
       case 'function':
         this.#observe(head.settle, frame)
-        if (frame.type === 'G') this.copyIn = true
-        if (frame.type === 'C' || frame.type === 'E') this.copyIn = false
         if (frame.type === 'Z') {
           this.#ready(frame)
           this.#pop(head.settle)

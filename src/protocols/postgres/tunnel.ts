@@ -200,7 +200,6 @@ async function pumpClient(
       await toClient(
         tracker.expect({
           kind: 'synthetic',
-          readyForQuery: answersReady,
           frames: (status) => [
             errorResponse(wire),
             ...(answersReady ? [encodeBackendMessage({ type: 'ReadyForQuery', status })] : []),
@@ -249,7 +248,6 @@ async function pumpClient(
           await toClient(
             tracker.expect({
               kind: 'synthetic',
-              readyForQuery: true,
               frames: (status) => [encodeBackendMessage({ type: 'ReadyForQuery', status })],
             })
           )

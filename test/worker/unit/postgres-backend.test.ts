@@ -6,27 +6,7 @@ import {
 } from '../../../src/protocols/postgres/codec/backend.ts'
 import { type MessageFrame, MessageFramer } from '../../../src/protocols/postgres/codec/framer.ts'
 import { ProtocolError } from '../../../src/protocols/postgres/codec/protocol-error.ts'
-
-const text = new TextEncoder()
-
-function bytes(...parts: (string | number[])[]): Uint8Array {
-  return Uint8Array.from(
-    parts.flatMap((part) => [...(typeof part === 'string' ? text.encode(part) : part)])
-  )
-}
-
-function int32(value: number): number[] {
-  return [(value >>> 24) & 0xff, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff]
-}
-
-function int16(value: number): number[] {
-  return [(value >>> 8) & 0xff, value & 0xff]
-}
-
-function message(type: string, ...body: (string | number[])[]): Uint8Array {
-  const payload = bytes(...body)
-  return bytes(type, int32(payload.length + 4), [...payload])
-}
+import { bytes, int16, int32, message } from '../support/pg-bytes.ts'
 
 function frameOf(raw: Uint8Array): MessageFrame {
   const frames = new MessageFramer({ phase: 'normal' }).push(raw)

@@ -5,22 +5,7 @@ import {
   MessageFramer,
 } from '../../../src/protocols/postgres/codec/framer.ts'
 import { ProtocolError } from '../../../src/protocols/postgres/codec/protocol-error.ts'
-
-function bytes(...parts: (string | number[])[]): Uint8Array {
-  const text = new TextEncoder()
-  const chunks = parts.map((part) => (typeof part === 'string' ? text.encode(part) : part))
-  return Uint8Array.from(chunks.flatMap((chunk) => [...chunk]))
-}
-
-function int32(value: number): number[] {
-  return [(value >>> 24) & 0xff, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff]
-}
-
-/** A normal-phase message: type, length, body. */
-function message(type: string, body: string | number[] = []): Uint8Array {
-  const payload = bytes(body)
-  return bytes(type, int32(payload.length + 4), [...payload])
-}
+import { bytes, int32, message } from '../support/pg-bytes.ts'
 
 function concat(...parts: Uint8Array[]): Uint8Array {
   return bytes(...parts.map((part) => [...part]))

@@ -20,28 +20,7 @@ import {
   encodeStartupPhaseMessage,
   type StartupPhaseMessage,
 } from '../../../src/protocols/postgres/codec/startup.ts'
-
-const text = new TextEncoder()
-
-function bytes(...parts: (string | number[])[]): Uint8Array {
-  return Uint8Array.from(
-    parts.flatMap((part) => [...(typeof part === 'string' ? text.encode(part) : part)])
-  )
-}
-
-function int32(value: number): number[] {
-  return [(value >>> 24) & 0xff, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff]
-}
-
-function int16(value: number): number[] {
-  return [(value >>> 8) & 0xff, value & 0xff]
-}
-
-/** A typed message with a correct length around `body`. */
-function message(type: string, ...body: (string | number[])[]): Uint8Array {
-  const payload = bytes(...body)
-  return bytes(type, int32(payload.length + 4), [...payload])
-}
+import { bytes, int16, int32, message } from '../support/pg-bytes.ts'
 
 /** A startup-phase packet with a correct length around `code` and `body`. */
 function packet(code: number, ...body: (string | number[])[]): Uint8Array {
