@@ -1,6 +1,6 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
-import { OIDC_AUDIENCE } from './test/harness/oidc-clients.ts'
+import { APPROVALS_CLIENT, OIDC_AUDIENCE } from './test/harness/oidc-clients.ts'
 
 /**
  * Two projects: `worker` runs inside workerd with real local D1/R2 against real servers
@@ -23,6 +23,13 @@ export default defineConfig(async () => {
                   CREDENTIALS_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
                   OIDC_ISSUER: inject('oidcIssuer'),
                   OIDC_AUDIENCE,
+                  OIDC_CLIENT_ID: APPROVALS_CLIENT.id,
+                  OIDC_CLIENT_SECRET: APPROVALS_CLIENT.secret,
+                  PUBLIC_URL: 'https://gatehouse.test',
+                  // The recording Slack stand-in (test/harness/slack-server.ts).
+                  SLACK_WEBHOOK_URL: `${inject('slackUrl')}/webhook/T000/B000/XXX`,
+                  SLACK_SIGNING_SECRET: 'slack-signing-secret-for-the-worker',
+                  SLACK_API_URL: `${inject('slackUrl')}/api`,
                 },
               },
             })),

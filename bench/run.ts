@@ -5,6 +5,7 @@
 
 import { writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
+import { type ApprovalLatency, benchApprovalLatency } from './approval-latency.ts'
 import { startBenchGateway } from './bench-gateway.ts'
 import { benchBundleSize } from './bundle-size.ts'
 import { benchHttpLatency } from './http-latency.ts'
@@ -31,6 +32,7 @@ log('starting the gateway (wrangler dev, local D1/R2)')
 const gateway = await startBenchGateway()
 let http: Awaited<ReturnType<typeof benchHttpLatency>>
 let pgbench: Awaited<ReturnType<typeof benchPgbench>>
+let approvals: ApprovalLatency
 try {
   log('HTTP proxy latency (direct, pass-through Worker, gateway)')
   http = await benchHttpLatency(gateway, log)
@@ -41,6 +43,8 @@ try {
   }
   log('pgbench select-only, direct and through the tunnel')
   pgbench = await benchPgbench(gateway, log)
+  log('approval hand-off (decision → held command at the origin)')
+  approvals = await benchApprovalLatency(gateway, log)
 } finally {
   await gateway.stop()
 }
@@ -51,6 +55,7 @@ const results = {
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
   httpProxy: http,
   pgbench,
+  approvals,
   policyDecision,
   sqlClassification,
   bundle,

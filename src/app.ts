@@ -7,7 +7,11 @@ import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { adminRoutes } from './admin/routes.ts'
 import type { AppEnv } from './app-env.ts'
+import { approvalApiRoutes } from './approvals/api-routes.ts'
+import { approvalPageRoutes } from './approvals/page/routes.ts'
+import { slackRoutes } from './approvals/slack/routes.ts'
 import { type ErrorCode, GatehouseError, jsonErrorResponse, toGatehouseError } from './errors.ts'
+import { approverLoginRoutes } from './identity/approver-login.ts'
 import { requireCaller } from './identity/middleware.ts'
 import { whoami } from './identity/whoami.ts'
 import { createGateway } from './pipeline/gateway.ts'
@@ -20,7 +24,7 @@ export const app = new Hono<AppEnv>()
 app.use(async (c, next) => {
   c.set(
     'gateway',
-    createGateway(c.env, (promise) => c.executionCtx.waitUntil(promise))
+    createGateway(c.env, (promise) => c.executionCtx.waitUntil(promise), c.req.url)
   )
   await next()
 })
@@ -31,7 +35,11 @@ app.route('/proxy', httpProxyRoutes)
 app.route('/v1/connections', tunnelRoutes)
 app.route('/v1/connections', queryRoutes)
 app.get('/v1/whoami', requireCaller('api'), whoami)
+app.route('/v1/approvals', approvalApiRoutes)
 app.route('/v1/admin', adminRoutes)
+app.route('/slack', slackRoutes)
+app.route('/approvals', approvalPageRoutes)
+app.route('/auth', approverLoginRoutes)
 
 app.notFound((c) =>
   jsonErrorResponse(

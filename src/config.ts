@@ -8,6 +8,9 @@ import { GatehouseError } from './errors.ts'
 const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 const DEFAULT_INLINE_BODY_BYTES = 64 * 1024
 const DEFAULT_ORIGIN_TIMEOUT_MS = 30_000
+const DEFAULT_APPROVAL_WAIT_SECONDS = 180
+const DEFAULT_APPROVAL_TTL_SECONDS = 15 * 60
+const DEFAULT_SLACK_API_URL = 'https://slack.com/api'
 const DEFAULT_OIDC_ALGORITHMS = 'RS256,PS256,ES256,ES384,EdDSA'
 /** Symmetric algorithms are never accepted: the gateway only ever holds public keys. */
 const ASYMMETRIC_ALGORITHMS = new Set([
@@ -78,6 +81,8 @@ const RawEnv = z.object({
       })
     )
   ),
+  OIDC_CLIENT_ID: optionalString,
+  OIDC_CLIENT_SECRET: optionalString,
   ADMIN_GROUPS: commaList,
   ADMIN_TOKEN: z.string({ error: 'is required (a Worker secret)' }).min(32, {
     message: 'must be at least 32 characters',
@@ -86,6 +91,13 @@ const RawEnv = z.object({
   MAX_BODY_BYTES: positiveInt(DEFAULT_MAX_BODY_BYTES),
   INLINE_BODY_BYTES: positiveInt(DEFAULT_INLINE_BODY_BYTES),
   ORIGIN_TIMEOUT_MS: positiveInt(DEFAULT_ORIGIN_TIMEOUT_MS),
+  APPROVAL_WAIT_SECONDS: positiveInt(DEFAULT_APPROVAL_WAIT_SECONDS),
+  APPROVAL_TTL_SECONDS: positiveInt(DEFAULT_APPROVAL_TTL_SECONDS),
+  SLACK_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_CHANNEL: optionalString,
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_API_URL: optionalString.pipe(z.url().optional()),
 })
 
 export type OidcConfig = {
@@ -96,9 +108,34 @@ export type OidcConfig = {
   algorithms: string[]
 }
 
+/** Approver sign-in (authorization code + PKCE) at the OIDC issuer; needs a client id. */
+export type OidcLoginConfig = {
+  clientId: string
+  /** Absent: a public client (PKCE only). */
+  clientSecret: string | undefined
+}
+
+export type SlackConfig = {
+  /** Incoming webhook: posts only (updates go to the interaction's response_url). */
+  webhookUrl: string | undefined
+  /** Bot token + channel: chat.postMessage, and chat.update with the outcome. */
+  bot: { token: string; channel: string } | undefined
+  /** Verifies `/slack/interactions`; absent: Slack's buttons only link to the approval page. */
+  signingSecret: string | undefined
+  apiUrl: string
+}
+
 export type Config = {
   publicUrl: string | undefined
   oidc: OidcConfig | undefined
+  oidcLogin: OidcLoginConfig | undefined
+  slack: SlackConfig
+  approvals: {
+    /** How long an HTTP or JSON API caller is held before a 202 tells it to retry. */
+    waitSeconds: number
+    /** Expiry of an approval whose rule names none. */
+    ttlSeconds: number
+  }
   adminGroups: string[]
   adminToken: string
   credentialsKey: Uint8Array
@@ -139,6 +176,23 @@ export function loadConfig(env: object): Config {
             : DEFAULT_OIDC_ALGORITHMS.split(','),
         }
       : undefined,
+    oidcLogin:
+      raw.OIDC_ISSUER && raw.OIDC_CLIENT_ID
+        ? { clientId: raw.OIDC_CLIENT_ID, clientSecret: raw.OIDC_CLIENT_SECRET }
+        : undefined,
+    slack: {
+      webhookUrl: raw.SLACK_WEBHOOK_URL,
+      bot:
+        raw.SLACK_BOT_TOKEN && raw.SLACK_CHANNEL
+          ? { token: raw.SLACK_BOT_TOKEN, channel: raw.SLACK_CHANNEL }
+          : undefined,
+      signingSecret: raw.SLACK_SIGNING_SECRET,
+      apiUrl: (raw.SLACK_API_URL ?? DEFAULT_SLACK_API_URL).replace(/\/+$/, ''),
+    },
+    approvals: {
+      waitSeconds: raw.APPROVAL_WAIT_SECONDS,
+      ttlSeconds: raw.APPROVAL_TTL_SECONDS,
+    },
     adminGroups: raw.ADMIN_GROUPS,
     adminToken: raw.ADMIN_TOKEN,
     credentialsKey: raw.CREDENTIALS_KEY,

@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit'
 import type { AppEnv } from '../app-env.ts'
 import { GatehouseError } from '../errors.ts'
 import { requireAdmin } from '../identity/middleware.ts'
+import { approvalAdminRoutes } from './approvals.ts'
 import { connectionRoutes } from './connections.ts'
 import { policyRoutes } from './policy.ts'
 import { sessionRoutes } from './sessions.ts'
@@ -30,3 +31,4 @@ adminRoutes.route('/tokens', tokenRoutes)
 adminRoutes.route('/connections', connectionRoutes)
 adminRoutes.route('/policy', policyRoutes)
 adminRoutes.route('/sessions', sessionRoutes)
+adminRoutes.route('/approvals', approvalAdminRoutes)

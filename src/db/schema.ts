@@ -93,3 +93,36 @@ export const sessions = sqliteTable(
     index('sessions_connection').on(table.connectionName, table.startedAt),
   ]
 )
+
+/** Index over approvals; the ApprovalRequest Durable Object of each id is the truth. */
+export const approvals = sqliteTable(
+  'approvals',
+  {
+    id: text('id').primaryKey(),
+    sessionId: text('session_id').notNull(),
+    commandSeq: integer('command_seq').notNull(),
+    connectionName: text('connection_name').notNull(),
+    requesterId: text('requester_id').notNull(),
+    requesterName: text('requester_name').notNull(),
+    /** One readable line: `POST /payments`, or the SQL, truncated. */
+    summary: text('summary').notNull(),
+    commandHash: text('command_hash').notNull(),
+    rule: text('rule'),
+    reason: text('reason').notNull(),
+    /** JSON array of the policy subjects who may decide. */
+    approvers: text('approvers', { mode: 'json' }).$type<string[]>().notNull(),
+    state: text('state', {
+      enum: ['pending', 'approved', 'denied', 'expired', 'cancelled'],
+    }).notNull(),
+    requestedAt: integer('requested_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    decidedBy: text('decided_by'),
+    decidedVia: text('decided_via'),
+    endedAt: integer('ended_at'),
+    consumedAt: integer('consumed_at'),
+  },
+  (table) => [
+    index('approvals_state').on(table.state, table.requestedAt),
+    index('approvals_session').on(table.sessionId),
+  ]
+)

@@ -64,6 +64,7 @@ export function callerFromAgentToken(row: AgentTokenRow | undefined, now: number
     idpGroups: [],
     scope: row.connections,
     tokenId: row.id,
+    owner: row.owner,
   }
   const status = tokenStatus(row, now)
   if (status === 'revoked') {

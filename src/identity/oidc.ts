@@ -66,6 +66,46 @@ export async function verifyOidcToken(
   }
 }
 
+/**
+ * Verifies an ID token from the authorization-code sign-in (OpenID Connect Core §3.1.3.7)
+ * with the same keys and algorithms as access tokens, but addressed to the sign-in client
+ * and bound to the sign-in's nonce. Throws `auth.*` errors otherwise.
+ */
+export async function verifyIdToken(
+  idToken: string,
+  config: OidcConfig,
+  expected: { clientId: string; nonce: string },
+  now: number
+): Promise<VerifiedOidcToken> {
+  const keys = await keySetFor(config, now)
+  let payload: JWTPayload
+  try {
+    const verified = await jwtVerify(idToken, keys, {
+      issuer: config.issuer,
+      audience: expected.clientId,
+      algorithms: config.algorithms,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      currentDate: new Date(now),
+      requiredClaims: ['exp', 'iat', 'sub', 'nonce'],
+    })
+    payload = verified.payload
+  } catch (error) {
+    throw mapJoseError(error)
+  }
+  if (payload.nonce !== expected.nonce) throw invalidToken('the ID token nonce does not match')
+  // §3.1.3.7 item 4-5: a token for several audiences must name us as the authorized party.
+  if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload.azp !== expected.clientId) {
+    throw invalidToken('the ID token was issued to another authorized party')
+  }
+  if (!payload.sub) throw invalidToken('the ID token has no subject')
+  return {
+    subject: payload.sub,
+    email: typeof payload.email === 'string' ? payload.email : undefined,
+    groups: readGroups(payload, config.groupsClaim),
+    issuer: config.issuer,
+  }
+}
+
 /** Reads the groups claim; a dotted name reaches into nested claims (e.g. `realm_access.roles`). */
 export function readGroups(payload: JWTPayload, claim: string): string[] {
   let value: unknown = payload

@@ -1,9 +1,25 @@
 /**
  * The pause stage: a command whose decision is `require_approval` waits here for a human.
- * Until approvals are enabled the gate refuses, so such a command is never forwarded.
+ * The gate (approvals/gate.ts) holds it on an ApprovalRequest Durable Object; it resolves
+ * when the command may go on and throws a GatehouseError when it may not.
  */
 import { GatehouseError } from '../errors.ts'
 import type { Caller, Command, ConnectionRef, Decision } from './types.ts'
+
+/** What the client is told while its command waits. */
+export type PendingApproval = { id: string; url: string; expiresAt: number }
+
+/** How an adapter's client can wait, chosen by the protocol. */
+export type HoldOptions = {
+  /** A retry names the approval it was given (HTTP `X-Gatehouse-Approval`). */
+  approvalId?: string
+  /** How long to hold before answering "still pending" (HTTP 202); absent: until decided. */
+  waitMs?: number
+  /** Tells the client where to approve (Postgres: a NoticeResponse with the link). */
+  onPending?: (pending: PendingApproval) => Promise<void>
+  /** Aborts when the client hangs up: the approval is cancelled. */
+  signal?: AbortSignal
+}
 
 export type ApprovalRequest = {
   sessionId: string
@@ -13,6 +29,9 @@ export type ApprovalRequest = {
   connection: ConnectionRef
   command: Command
   decision: Decision
+  hold: HoldOptions
+  /** Adds an `approval` event to the session's transcript. */
+  record: (data: Record<string, unknown>) => void
 }
 
 export interface ApprovalGate {
@@ -20,6 +39,7 @@ export interface ApprovalGate {
   awaitApproval(request: ApprovalRequest): Promise<void>
 }
 
+/** For a gateway without the APPROVALS binding: such commands are refused, never forwarded. */
 export const APPROVALS_DISABLED: ApprovalGate = {
   async awaitApproval(request) {
     throw new GatehouseError(

@@ -28,6 +28,7 @@ import { compiledPolicyAt, type PolicyHead, policyHeadQuery } from '../policy/st
 import { SessionRecorder } from '../recorder/session-recorder.ts'
 import type { Gateway } from './gateway.ts'
 import { type BodyMasker, UNMASKED } from './mask.ts'
+import type { HoldOptions } from './pause.ts'
 import type { Caller, Command, ConnectionKind, ConnectionRef, Decision, Outcome } from './types.ts'
 
 /** See GatewaySession.close. */
@@ -224,11 +225,15 @@ export class GatewaySession {
   }
 
   /** Runs one command through decide → record → pause → forward → record. */
-  async run<T>(command: Command, forward: Forward<T>): Promise<T> {
-    return this.runBatch([command], async (context) => {
-      const { result, settled } = await forward(context)
-      return { result, settled: [settled] }
-    })
+  async run<T>(command: Command, forward: Forward<T>, hold: HoldOptions = {}): Promise<T> {
+    return this.runBatch(
+      [command],
+      async (context) => {
+        const { result, settled } = await forward(context)
+        return { result, settled: [settled] }
+      },
+      hold
+    )
   }
 
   /**
@@ -237,7 +242,11 @@ export class GatewaySession {
    * durable chunk, held together for approval if any needs it, forwarded once, and each
    * gets its own outcome from `settled` (in the same order).
    */
-  async runBatch<T>(commands: readonly Command[], forward: BatchForward<T>): Promise<T> {
+  async runBatch<T>(
+    commands: readonly Command[],
+    forward: BatchForward<T>,
+    hold: HoldOptions = {}
+  ): Promise<T> {
     const entries = commands.map((command) => ({ command, decision: this.decide(command) }))
     const blocked = entries.find((entry) => entry.decision.action === 'block')
     if (blocked) {
@@ -278,6 +287,10 @@ export class GatewaySession {
           connection: this.ref,
           command: heldEntry.command,
           decision: heldEntry.decision,
+          hold,
+          record: (data) => {
+            this.#recorder.append('approval', data)
+          },
         })
       } catch (error) {
         const refusal = toGatehouseError(error)

@@ -19,6 +19,8 @@ export type Caller = {
   scope: readonly string[]
   /** The agent token's id, for revocation and the audit trail. */
   tokenId?: string
+  /** Who the agent token belongs to: never an approver of its commands. */
+  owner?: string
   issuer?: string
 }
 
@@ -123,8 +125,10 @@ export type Decision = {
   /** The rule that fired, or null when the connection's default applied. */
   rule: { index: number; name: string } | null
   reason: string
-  /** Groups whose members may approve, for `require_approval`. */
+  /** Policy subjects whose members may approve, for `require_approval`. */
   approvers?: readonly string[]
+  /** How long the approval may wait, when the rule says (else the gateway's default). */
+  expiresAfterSeconds?: number
   /** For multi-statement SQL: what each statement alone would get. */
   statements?: { index: number; action: PolicyAction; rule: string | null }[]
 }

@@ -3,7 +3,7 @@
  * deciding a command is set lookups and precompiled regexes, nothing parsed per request.
  */
 import type { PolicyAction } from '../pipeline/types.ts'
-import type { PolicyDocument } from './document.ts'
+import { durationSeconds, type PolicyDocument } from './document.ts'
 import { compilePathGlob } from './glob.ts'
 import { compileNamePattern, type NamePattern } from './sql-names.ts'
 
@@ -18,12 +18,16 @@ export type CompiledRule = {
   classes: ReadonlySet<string> | undefined
   tables: readonly NamePattern[] | undefined
   functions: readonly NamePattern[] | undefined
+  /** For require_approval: the rule's approvers, else the connection's. */
   approvers: readonly string[] | undefined
+  expiresAfterSeconds: number | undefined
 }
 
 export type CompiledConnectionPolicy = {
   grants: ReadonlySet<string>
   defaultAction: PolicyAction
+  /** The connection's approval settings, for its default and rules that set none. */
+  approval: { approvers: readonly string[] | undefined; expiresAfterSeconds: number | undefined }
   rules: readonly CompiledRule[]
 }
 
@@ -54,6 +58,10 @@ export function compilePolicy(
     connections.set(name, {
       grants: new Set(policy.grants),
       defaultAction: policy.default,
+      approval: {
+        approvers: policy.approval?.approvers,
+        expiresAfterSeconds: seconds(policy.approval?.expiresAfter),
+      },
       rules: policy.rules.map((rule, index) => ({
         index,
         name: rule.name,
@@ -67,9 +75,20 @@ export function compilePolicy(
         classes: rule.match?.classes ? new Set(rule.match.classes) : undefined,
         tables: rule.match?.tables?.map(compileNamePattern),
         functions: rule.match?.functions?.map(compileNamePattern),
-        approvers: rule.approvers,
+        approvers:
+          rule.action === 'require_approval'
+            ? (rule.approvers ?? policy.approval?.approvers)
+            : undefined,
+        expiresAfterSeconds:
+          rule.action === 'require_approval'
+            ? seconds(rule.expiresAfter ?? policy.approval?.expiresAfter)
+            : undefined,
       })),
     })
   }
   return { version, sha256, document, memberships, connections }
+}
+
+function seconds(duration: string | undefined): number | undefined {
+  return duration === undefined ? undefined : durationSeconds(duration)
 }

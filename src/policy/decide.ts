@@ -80,12 +80,17 @@ function decideOne(
       rule: { index: rule.index, name: rule.name },
       reason: rule.reason ?? defaultReason(rule.action, `rule "${rule.name}"`),
       ...(rule.approvers ? { approvers: rule.approvers } : {}),
+      ...(rule.expiresAfterSeconds ? { expiresAfterSeconds: rule.expiresAfterSeconds } : {}),
     }
   }
+  const held = policy.defaultAction === 'require_approval'
+  const { approvers, expiresAfterSeconds } = policy.approval
   return {
     action: policy.defaultAction,
     rule: null,
     reason: defaultReason(policy.defaultAction, `the default of "${connection}" (no rule matched)`),
+    ...(held && approvers ? { approvers } : {}),
+    ...(held && expiresAfterSeconds ? { expiresAfterSeconds } : {}),
   }
 }
 

@@ -44,6 +44,34 @@ const PathGlob = z
     message: '"**" must be a whole path segment, as in /admin/**',
   })
 
+/** `90s`, `15m`, `2h`: how long an approval may wait for a decision (at most 24 h). */
+const MAX_APPROVAL_SECONDS = 24 * 60 * 60
+const DURATION_UNITS = { s: 1, m: 60, h: 3600 } as const
+
+/** Seconds in a duration the schema accepted. */
+export function durationSeconds(duration: string): number {
+  const unit = duration.slice(-1) as keyof typeof DURATION_UNITS
+  return Number(duration.slice(0, -1)) * DURATION_UNITS[unit]
+}
+
+// Kept as written (not turned into seconds) so a stored document parses again unchanged.
+export const Duration = z
+  .string()
+  .regex(/^[1-9][0-9]{0,5}(s|m|h)$/, 'must be a duration such as 90s, 15m or 2h')
+  .refine((value) => durationSeconds(value) <= MAX_APPROVAL_SECONDS, {
+    message: 'must be at most 24h',
+  })
+
+/** Who decides a held command, and how long it may wait. */
+const ApprovalSettings = z
+  .object({
+    /** Policy subjects whose members may approve or deny. */
+    approvers: z.array(Subject).min(1).optional(),
+    /** After this the request expires (denied); default APPROVAL_TTL_SECONDS. */
+    expiresAfter: Duration.optional(),
+  })
+  .strict()
+
 export const PolicyAction = z.enum(['allow', 'block', 'require_approval'])
 
 export const SqlClass = z.enum([
@@ -100,13 +128,19 @@ export const Rule = z
     match: RuleMatch.optional(),
     /** Shown to the caller when the rule blocks or holds a command. */
     reason: z.string().max(500).optional(),
-    /** Who may approve, for `require_approval`. */
+    /** Who may approve, for `require_approval` (else the connection's `approval.approvers`). */
     approvers: z.array(Subject).min(1).optional(),
+    /** How long a held command waits, for `require_approval` (e.g. `15m`). */
+    expiresAfter: Duration.optional(),
   })
   .strict()
   .refine((rule) => rule.approvers === undefined || rule.action === 'require_approval', {
     message: 'approvers only apply to require_approval rules',
     path: ['approvers'],
+  })
+  .refine((rule) => rule.expiresAfter === undefined || rule.action === 'require_approval', {
+    message: 'expiresAfter only applies to require_approval rules',
+    path: ['expiresAfter'],
   })
 export type Rule = z.infer<typeof Rule>
 
@@ -120,11 +154,30 @@ export const ConnectionPolicy = z
     caseSensitivePaths: z.boolean().default(false),
     /** Evaluated in order; the first matching rule decides. */
     rules: z.array(Rule).default([]),
+    /** Approvers and expiry for this connection's require_approval rules (and default). */
+    approval: ApprovalSettings.optional(),
   })
   .strict()
   .superRefine((policy, ctx) => {
+    // An approval nobody may give is a block in disguise: say so when the policy is applied.
+    const fallback = policy.approval?.approvers
+    if (policy.default === 'require_approval' && !fallback) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a require_approval default needs approval.approvers',
+        path: ['approval'],
+      })
+    }
     const seen = new Set<string>()
     for (const [index, rule] of policy.rules.entries()) {
+      if (rule.action === 'require_approval' && !rule.approvers && !fallback) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            "a require_approval rule needs approvers (here or in the connection's approval.approvers)",
+          path: ['rules', index, 'approvers'],
+        })
+      }
       if (seen.has(rule.name)) {
         ctx.addIssue({
           code: 'custom',
@@ -144,6 +197,15 @@ export const PolicyDocument = z
     groups: z.record(GroupName, z.object({ members: z.array(Member) }).strict()).default({}),
     /** Per-connection grants and rules, keyed by connection name. */
     connections: z.record(ConnectionName, ConnectionPolicy).default({}),
+    /** Slack user ids (as Slack's buttons report them) and who they are here: `user:<e-mail>`. */
+    slackUsers: z
+      .record(
+        z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user id such as U024BE7LH'),
+        Subject.refine((subject) => subject.startsWith('user:'), {
+          message: 'must be user:<subject or e-mail>',
+        })
+      )
+      .default({}),
   })
   .strict()
   .superRefine((document, ctx) => {
@@ -162,6 +224,7 @@ export const PolicyDocument = z
     }
     for (const [name, connection] of Object.entries(document.connections)) {
       check(connection.grants, ['connections', name, 'grants'])
+      check(connection.approval?.approvers, ['connections', name, 'approval', 'approvers'])
       for (const [index, rule] of connection.rules.entries()) {
         check(rule.who, ['connections', name, 'rules', index, 'who'])
         check(rule.approvers, ['connections', name, 'rules', index, 'approvers'])
@@ -172,7 +235,12 @@ export type PolicyDocument = z.infer<typeof PolicyDocument>
 export type PolicyDocumentInput = z.input<typeof PolicyDocument>
 
 /** The policy in force before any document is applied: nobody may reach anything. */
-export const EMPTY_POLICY: PolicyDocument = { version: 1, groups: {}, connections: {} }
+export const EMPTY_POLICY: PolicyDocument = {
+  version: 1,
+  groups: {},
+  connections: {},
+  slackUsers: {},
+}
 
 export type PolicyIssue = { path: string; message: string }
 

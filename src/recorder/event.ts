@@ -14,6 +14,8 @@ export const EVENT_TYPES = [
   'outcome',
   'session.end',
   'admin.action',
+  /** A held command's approval changed state (pending, approved, denied, expired, …). */
+  'approval',
 ] as const
 
 export type EventType = (typeof EVENT_TYPES)[number]

@@ -9,11 +9,20 @@ const CHUNK_DIGITS = 6
 
 /** Key prefix (ending in `/`) of one session's chunks, dated by its start. */
 export function transcriptPrefix(sessionId: string, startedAt: number): string {
-  const date = new Date(startedAt)
+  return `sessions/${datePath(startedAt)}/${sessionId}/`
+}
+
+/** Key prefix of one approval's own event log: approvals/<yyyy>/<mm>/<dd>/<approvalId>/. */
+export function approvalLogPrefix(approvalId: string, requestedAt: number): string {
+  return `approvals/${datePath(requestedAt)}/${approvalId}/`
+}
+
+function datePath(at: number): string {
+  const date = new Date(at)
   const yyyy = date.getUTCFullYear().toString().padStart(4, '0')
   const mm = (date.getUTCMonth() + 1).toString().padStart(2, '0')
   const dd = date.getUTCDate().toString().padStart(2, '0')
-  return `sessions/${yyyy}/${mm}/${dd}/${sessionId}/`
+  return `${yyyy}/${mm}/${dd}`
 }
 
 /** Key of chunk number `chunk`; zero-padded so keys list in write order. */

@@ -9,3 +9,22 @@ export const OIDC_CLIENTS = {
 } as const
 
 export type OidcClientId = keyof typeof OIDC_CLIENTS
+
+/** The gateway's approver sign-in client (authorization code + PKCE, confidential). */
+export const APPROVALS_CLIENT = {
+  id: 'gatehouse-approvals',
+  secret: 'gatehouse-approvals-secret-0123456789',
+} as const
+
+/**
+ * People who can sign in at the provider's login form (any password); the account id is
+ * the login name. Carol requests, Alice approves payments, Bob is in another team; Carol
+ * is also an approver so that self-approval is refused for that reason alone.
+ */
+export const TEST_PEOPLE = {
+  alice: { email: 'alice@example.com', groups: ['payments-approvers'] },
+  bob: { email: 'bob@example.com', groups: ['engineering'] },
+  carol: { email: 'carol@example.com', groups: ['payments-approvers', 'engineering'] },
+} as const satisfies Record<string, { email: string; groups: readonly string[] }>
+
+export type TestPerson = keyof typeof TEST_PEOPLE

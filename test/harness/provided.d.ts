@@ -9,12 +9,16 @@ declare module 'vitest' {
     recordingPostgres: { port: number; controlPort: number }
     oidcIssuer: string
     oidcPrivateJwk: string
+    /** The Slack stand-in (test/harness/slack-server.ts): Web API at `/api`, webhooks, response_urls. */
+    slackUrl: string
     /** e2e: the running `gatehouse dev` gateway, e.g. http://127.0.0.1:41234 */
     gatewayUrl: string
     /** e2e: the admin token the dev banner printed (GATEHOUSE_TOKEN). */
     adminToken: string
     /** e2e: the demo agent token the dev banner printed (GATEHOUSE_AGENT_TOKEN). */
     agentToken: string
+    /** e2e: the demo approver's token the dev banner printed (GATEHOUSE_APPROVER_TOKEN). */
+    approverToken: string
     /** e2e: the banner's curl lines: allowed GET, blocked DELETE, approval-needing POST. */
     quickStartCurls: string[]
     /** e2e: the demo origin behind the `demo` connection. */

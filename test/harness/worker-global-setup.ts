@@ -9,14 +9,16 @@ import { startOriginServer } from './origin-server.ts'
 import { seedPostgres } from './postgres-fixtures.ts'
 import { startPostgres } from './postgres-server.ts'
 import { startRecordingPostgres } from './recording-postgres.ts'
+import { startSlackServer } from './slack-server.ts'
 
 export default async function setup(project: TestProject) {
-  const [origin, oidc, deadPort, postgres, recording] = await Promise.all([
+  const [origin, oidc, deadPort, postgres, recording, slack] = await Promise.all([
     startOriginServer(),
-    startOidcProvider(),
+    startOidcProvider({ redirectUris: ['https://gatehouse.test/auth/callback'] }),
     freePort(),
     startPostgres(),
     startRecordingPostgres(),
+    startSlackServer(),
   ])
   project.provide('recordingPostgres', { port: recording.port, controlPort: recording.controlPort })
   seedPostgres(postgres)
@@ -25,7 +27,14 @@ export default async function setup(project: TestProject) {
   project.provide('deadPort', deadPort)
   project.provide('oidcIssuer', oidc.issuer)
   project.provide('oidcPrivateJwk', JSON.stringify(oidc.privateJwk))
+  project.provide('slackUrl', slack.url)
   return async () => {
-    await Promise.all([origin.close(), oidc.close(), postgres.stop(), recording.close()])
+    await Promise.all([
+      origin.close(),
+      oidc.close(),
+      postgres.stop(),
+      recording.close(),
+      slack.close(),
+    ])
   }
 }

@@ -33,6 +33,7 @@ connections:
         match: { methods: [POST], paths: ['/payments', '/payments/**'] }
         action: require_approval
         reason: Moving money needs a human.
+        approvers: ['idp:payments-approvers']
       - name: other-deletes
         match: { methods: [DELETE] }
         action: allow
@@ -92,27 +93,36 @@ describe('enforcement on the proxy', () => {
     expect(await arrivalsWith(marker)).toHaveLength(1)
   })
 
-  it('refuses a command that needs approval with approval.required and never forwards it', async () => {
-    const { response, marker } = await shop('POST', '/payments')
+  it("holds a command that needs approval and, after the caller's wait, answers 202 without forwarding it", async () => {
+    const marker = uniqueMarker('policy')
+    const response = await gatewayFetch(
+      '/proxy/shop/payments',
+      asAgent(token, { method: 'POST', headers: { 'x-test-marker': marker, prefer: 'wait=0' } })
+    )
+    const id = response.headers.get('x-gatehouse-approval')
     expect(await errorOf(response)).toEqual({
-      status: 403,
-      code: 'approval.required',
-      message:
-        'Moving money needs a human. This command needs human approval, and approvals are not enabled on this gateway, so it was not forwarded.',
+      status: 202,
+      code: 'approval.pending',
+      message: `This command is waiting for approval at https://gatehouse.test/approvals/${id}. Send the same request again with the header "X-Gatehouse-Approval: ${id}" once it is approved.`,
     })
     expect(await arrivalsWith(marker)).toEqual([])
     const events = await transcriptOf(response.headers.get('x-gatehouse-session') ?? '')
     expect(events.map((event) => event.type)).toEqual([
       'session.start',
       'command',
+      'approval',
+      'approval',
       'outcome',
       'session.end',
     ])
     expect(events[1]?.data.decision).toMatchObject({
       action: 'require_approval',
       rule: { name: 'payments-need-approval' },
+      approvers: ['idp:payments-approvers'],
     })
-    expect(events[2]?.data).toMatchObject({ status: 'blocked', errorCode: 'approval.required' })
+    expect(events[2]?.data).toMatchObject({ approval: id, state: 'pending' })
+    expect(events[3]?.data).toMatchObject({ approval: id, answered: 'still pending' })
+    expect(events[4]?.data).toMatchObject({ status: 'blocked', errorCode: 'approval.pending' })
   })
 
   it('falls to the default block when no rule matches', async () => {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest'
 import { PG_ROLES } from '../harness/postgres-roles.ts'
+import { decideWith, personToken } from './support/approvals.ts'
 import {
   admin,
   applyPolicy,
@@ -67,6 +68,12 @@ beforeAll(async () => {
             name: 'order-writes',
             match: { classes: ['write'], tables: ['orders'] },
             action: 'allow',
+          },
+          {
+            name: 'number-writes',
+            match: { classes: ['write'], tables: ['numbers'] },
+            action: 'require_approval',
+            approvers: ['idp:dba'],
           },
         ],
       },
@@ -200,5 +207,43 @@ describe('POST /v1/connections/:name/query', () => {
       status: 'ok',
       summary: { rows: 1, tags: ['SELECT 1'] },
     })
+  })
+})
+
+describe('a statement needing approval', () => {
+  it('answers 202 with the approval id, and runs the identical statement once approved', async () => {
+    const statement = {
+      sql: 'UPDATE numbers SET n = n WHERE n = $1',
+      params: [2],
+    }
+    const held = await gatewayFetch(
+      '/v1/connections/sqlapi/query',
+      asAgent(token, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', prefer: 'wait=0' },
+        body: JSON.stringify(statement),
+      })
+    )
+    expect(held.status).toBe(202)
+    const id = held.headers.get('x-gatehouse-approval') ?? ''
+    expect(((await held.json()) as { error: { code: string } }).error.code).toBe('approval.pending')
+    const retry = (body: unknown) =>
+      gatewayFetch(
+        '/v1/connections/sqlapi/query',
+        asAgent(token, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-gatehouse-approval': id },
+          body: JSON.stringify(body),
+        })
+      )
+    expect((await decideWith(await personToken('erin', ['dba']), id, 'approve')).status).toBe(200)
+    expect(await errorOf(await retry({ ...statement, params: [3] }))).toMatchObject({
+      status: 409,
+      code: 'approval.mismatch',
+    })
+    const ran = await retry(statement)
+    expect(ran.status, await ran.clone().text()).toBe(200)
+    expect(((await ran.json()) as { command: string }).command).toBe('UPDATE 1')
+    expect((await errorOf(await retry(statement))).code).toBe('approval.used')
   })
 })

@@ -1,7 +1,8 @@
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { PG_ROLES } from '../harness/postgres-roles.ts'
+import { approvalDetail, decideWith, pendingApproval, personToken } from './support/approvals.ts'
 import { admin, applyPolicy, closedSession, mintToken, transcriptOf } from './support/gateway.ts'
-import { PgTunnel } from './support/pg-tunnel.ts'
+import { PgTunnel, summarize } from './support/pg-tunnel.ts'
 
 let token: string
 const open: PgTunnel[] = []
@@ -52,6 +53,7 @@ beforeAll(async () => {
       name: 'customer-writes',
       match: { classes: ['write' as const], tables: ['customers'] },
       action: 'require_approval' as const,
+      approvers: ['idp:dba'],
     },
     {
       name: 'reads-and-writes',
@@ -146,16 +148,62 @@ describe('statements', () => {
     ])
   })
 
-  it('refuses a statement needing approval, since approvals are not enabled', async () => {
-    const tunnel = await connect()
-    const result = await tunnel.query("UPDATE customers SET name = 'x' WHERE id = 1")
-    expect(result.errors[0]).toMatchObject({
-      code: '42501',
-      detail: 'gatehouse: approval.required',
+  describe('a statement needing approval', () => {
+    /** Sends the statement and reads up to the NoticeResponse with the approval link. */
+    async function holdUpdate(tunnel: PgTunnel, marker: string) {
+      tunnel.sendMessages({
+        type: 'Query',
+        sql: `UPDATE customers SET name = name WHERE id = 1 /* ${marker} */`,
+      })
+      const notice = summarize(await tunnel.until('NoticeResponse')).notices[0] ?? ''
+      const row = await pendingApproval('appdb', marker)
+      expect(notice).toBe(`Waiting for approval: https://gatehouse.test/approvals/${row.id}`)
+      return row
+    }
+
+    it('is held in place with a notice carrying the link, and runs once approved', async () => {
+      const tunnel = await connect()
+      const row = await holdUpdate(tunnel, 'pg-approve')
+      const approver = await personToken('dana', ['dba'])
+      expect((await decideWith(approver, row.id, 'approve')).status).toBe(200)
+      const result = summarize(await tunnel.until('ReadyForQuery'))
+      expect(result).toMatchObject({ tags: ['UPDATE 1'], errors: [], status: 'I' })
     })
-    expect((await tunnel.query('SELECT name FROM customers WHERE id = 1')).rows).toEqual([
-      ['Ada Lovelace'],
-    ])
+
+    it('fails with an ErrorResponse when denied, and the session stays usable', async () => {
+      const tunnel = await connect()
+      const row = await holdUpdate(tunnel, 'pg-deny')
+      const approver = await personToken('dana', ['dba'])
+      expect((await decideWith(approver, row.id, 'deny', 'use a migration')).status).toBe(200)
+      const result = summarize(await tunnel.until('ReadyForQuery'))
+      expect(result.errors).toEqual([
+        {
+          code: '42501',
+          message: 'Denied by dana: use a migration',
+          detail: 'gatehouse: approval.denied',
+        },
+      ])
+      expect((await tunnel.query('SELECT name FROM customers WHERE id = 1')).rows).toEqual([
+        ['Ada Lovelace'],
+      ])
+    })
+
+    it('is cancelled when the client hangs up while it waits', async () => {
+      const tunnel = await connect()
+      const row = await holdUpdate(tunnel, 'pg-hangup')
+      tunnel.socket.close(1000)
+      const deadline = Date.now() + 5_000
+      let detail = await approvalDetail(row.id)
+      while (detail.approval.state === 'pending' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        detail = await approvalDetail(row.id)
+      }
+      expect(detail.approval.state).toBe('cancelled')
+      expect(detail.events.at(-1)?.data).toEqual({
+        state: 'cancelled',
+        reason: 'the client hung up',
+      })
+    })
   })
 
   it('runs the extended protocol with parameters', async () => {

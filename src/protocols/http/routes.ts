@@ -14,6 +14,7 @@ import { CONNECTION_NAME } from '../../policy/document.ts'
 import { canonicalizePath } from './canonical-path.ts'
 import { forwardHttp } from './forward.ts'
 import { headersForTranscript, SESSION_HEADER } from './headers.ts'
+import { approvalHeaders, httpHoldOptions } from './hold.ts'
 import { type PreparedBody, prepareRequestBody } from './request-body.ts'
 
 const PROXY_PREFIX = '/proxy/'
@@ -66,20 +67,27 @@ async function proxyRequest(request: Request, gateway: Gateway): Promise<Respons
       session.recordRefusal(refusal)
       throw refusal
     }
-    return await session.run(command, (context) =>
-      forwardHttp(context, {
-        target,
-        method: request.method,
-        path,
-        query: command.query,
-        headers: request.headers,
-        body,
-        gatewayBase: `${gateway.config.publicUrl ?? url.origin}${PROXY_PREFIX}${connectionName}`,
-        defaultTimeoutMs: gateway.config.limits.originTimeoutMs,
-      })
+    return await session.run(
+      command,
+      (context) =>
+        forwardHttp(context, {
+          target,
+          method: request.method,
+          path,
+          query: command.query,
+          headers: request.headers,
+          body,
+          gatewayBase: `${gateway.config.publicUrl ?? url.origin}${PROXY_PREFIX}${connectionName}`,
+          defaultTimeoutMs: gateway.config.limits.originTimeoutMs,
+        }),
+      httpHoldOptions(request, gateway.config)
     )
   } catch (error) {
-    return jsonErrorResponse(toGatehouseError(error), { [SESSION_HEADER]: session.id })
+    const refusal = toGatehouseError(error)
+    return jsonErrorResponse(refusal, {
+      [SESSION_HEADER]: session.id,
+      ...approvalHeaders(refusal),
+    })
   } finally {
     gateway.waitUntil(session.close())
   }

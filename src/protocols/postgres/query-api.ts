@@ -15,6 +15,7 @@ import { openSession } from '../../pipeline/session.ts'
 import type { Outcome, SqlCommand } from '../../pipeline/types.ts'
 import { classifySql, MAX_SQL_CHARS } from '../../policy/sql/index.ts'
 import { SESSION_HEADER } from '../http/headers.ts'
+import { approvalHeaders, httpHoldOptions } from '../http/hold.ts'
 import { decodeBackendMessage, type FieldDescription } from './codec/backend.ts'
 import { encodeFrontendMessage } from './codec/frontend.ts'
 import { type OriginSession, openOriginSession } from './origin.ts'
@@ -84,31 +85,44 @@ queryRoutes.post('/:name/query', async (c) => {
       session.recordRefusal(refusal)
       throw refusal
     }
-    const result = await session.run(command, async () => {
-      const target = PostgresTarget.parse(session.connection.target)
-      const credential = PostgresCredential.parse(await session.loginCredential())
-      const origin = await openOriginSession(target, credential, {
-        application_name: 'gatehouse-sql-api',
-      })
-      try {
-        const response = await runStatement(origin, input.sql, command.params ?? [], input.maxRows)
-        const settled: Outcome = {
-          status: 'ok',
-          summary: {
-            tags: [response.command],
-            rows: response.rowCount,
-            columns: response.columns.map((column) => column.name),
-            truncated: response.truncated,
-          },
+    const result = await session.run(
+      command,
+      async () => {
+        const target = PostgresTarget.parse(session.connection.target)
+        const credential = PostgresCredential.parse(await session.loginCredential())
+        const origin = await openOriginSession(target, credential, {
+          application_name: 'gatehouse-sql-api',
+        })
+        try {
+          const response = await runStatement(
+            origin,
+            input.sql,
+            command.params ?? [],
+            input.maxRows
+          )
+          const settled: Outcome = {
+            status: 'ok',
+            summary: {
+              tags: [response.command],
+              rows: response.rowCount,
+              columns: response.columns.map((column) => column.name),
+              truncated: response.truncated,
+            },
+          }
+          return { result: response, settled: Promise.resolve(settled) }
+        } finally {
+          await origin.close()
         }
-        return { result: response, settled: Promise.resolve(settled) }
-      } finally {
-        await origin.close()
-      }
-    })
+      },
+      httpHoldOptions(c.req.raw, gateway.config)
+    )
     return c.json({ ...result, sessionId: session.id }, 200, { [SESSION_HEADER]: session.id })
   } catch (error) {
-    return jsonErrorResponse(toGatehouseError(error), { [SESSION_HEADER]: session.id })
+    const refusal = toGatehouseError(error)
+    return jsonErrorResponse(refusal, {
+      [SESSION_HEADER]: session.id,
+      ...approvalHeaders(refusal),
+    })
   } finally {
     gateway.waitUntil(session.close())
   }

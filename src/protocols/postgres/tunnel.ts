@@ -7,6 +7,7 @@
 import { PostgresCredential, PostgresTarget } from '../../connections/connection.ts'
 import { concatBytes } from '../../encoding.ts'
 import { GatehouseError } from '../../errors.ts'
+import type { HoldOptions } from '../../pipeline/pause.ts'
 import type { GatewaySession } from '../../pipeline/session.ts'
 import type { SqlCommand } from '../../pipeline/types.ts'
 import type { Duplex } from '../tunnel/websocket-duplex.ts'
@@ -56,6 +57,8 @@ export type TunnelSummary = {
   ended: string
   /** When the client last sent anything (ms). */
   lastClientActivity: number
+  /** A statement is waiting for approval: the session is not idle. */
+  holding: boolean
 }
 
 export async function runPostgresTunnel(
@@ -67,6 +70,7 @@ export async function runPostgresTunnel(
     bytesDown: 0,
     ended: 'client closed',
     lastClientActivity: Date.now(),
+    holding: false,
   }
   const clientWriter = client.writable.getWriter()
   const clientFrames = new FrameStream(client.readable)
@@ -101,7 +105,7 @@ export async function runPostgresTunnel(
     tracker = new ResponseTracker(origin.status)
     const limits = sessionLimits(target, tracker, summary)
     const pumps = [
-      pumpClient(session, clientFrames, clientWriter, origin, tracker, summary),
+      pumpClient(session, clientFrames, clientWriter, origin, tracker, summary, client.closed),
       pumpOrigin(origin, clientWriter, tracker, summary),
       limits.expired,
     ]
@@ -142,9 +146,28 @@ async function pumpClient(
   clientWriter: WritableStreamDefaultWriter<Uint8Array>,
   origin: OriginSession,
   tracker: ResponseTracker,
-  summary: TunnelSummary
+  summary: TunnelSummary,
+  clientGone: AbortSignal | undefined
 ): Promise<string> {
   const state = new ExtendedState()
+  // A held statement waits in place; the client is told where it can be approved.
+  const hold: HoldOptions = {
+    onPending: async (pending) => {
+      summary.holding = true
+      await clientWriter.write(
+        noticeResponse(
+          `Waiting for approval: ${pending.url}`,
+          `gatehouse: approval ${pending.id} expires at ${new Date(pending.expiresAt).toISOString()}`
+        )
+      )
+    },
+    ...(clientGone ? { signal: clientGone } : {}),
+  }
+  const endHold = () => {
+    if (!summary.holding) return
+    summary.holding = false
+    summary.lastClientActivity = Date.now()
+  }
   let pending: MessageFrame[] = []
   let pendingBytes = 0
   // After a refused Flush-ended batch the server would discard up to Sync; so do we.
@@ -177,15 +200,21 @@ async function pumpClient(
     }
     if (batch.commands.length === 0) return send(new Map())
     try {
-      await session.runBatch(batch.commands, async () => {
-        const settles = new Map(batch.commands.map((command) => [command, new Settle()]))
-        await send(settles)
-        return {
-          result: undefined,
-          settled: batch.commands.map((command) => (settles.get(command) as Settle).outcome),
-        }
-      })
+      await session.runBatch(
+        batch.commands,
+        async () => {
+          endHold()
+          const settles = new Map(batch.commands.map((command) => [command, new Settle()]))
+          await send(settles)
+          return {
+            result: undefined,
+            settled: batch.commands.map((command) => (settles.get(command) as Settle).outcome),
+          }
+        },
+        hold
+      )
     } catch (error) {
+      endHold()
       if (!(error instanceof GatehouseError)) throw error
       // Refused: answer as Postgres would for a failed batch, and keep the session usable.
       const wire = toWireError(error)
@@ -357,7 +386,7 @@ function sessionLimits(
         )
       }
       const idleFor = now - summary.lastClientActivity
-      if (tracker.pending === 0 && idleFor >= idleMs) {
+      if (tracker.pending === 0 && !summary.holding && idleFor >= idleMs) {
         return reject(
           new GatehouseError(
             'session.idle_timeout',

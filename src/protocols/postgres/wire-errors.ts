@@ -11,6 +11,11 @@ import { ProtocolError } from './codec/protocol-error.ts'
 const SQLSTATE: Partial<Record<ErrorCode, string>> = {
   'policy.blocked': '42501', // insufficient_privilege
   'approval.required': '42501',
+  'approval.denied': '42501',
+  'approval.expired': '42501',
+  'approval.cancelled': '57014', // query_canceled
+  'approval.body_too_large': '54000',
+  'approval.unavailable': '57P03',
   'access.denied': '42501',
   'origin.unreachable': '08006', // connection_failure
   'origin.timeout': '08006',

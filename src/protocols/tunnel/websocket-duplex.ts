@@ -11,6 +11,8 @@ export const MAX_UNREAD_TUNNEL_BYTES = 16 * 1024 * 1024
 export type Duplex = {
   readable: ReadableStream<Uint8Array>
   writable: WritableStream<Uint8Array>
+  /** Aborts when the client end goes away, even while nobody is reading. */
+  closed?: AbortSignal
 }
 
 /** Accepts a server-side WebSocket and wraps it. */
@@ -24,6 +26,9 @@ export function websocketDuplex(
   socket.accept()
   let unread = 0
   let ended = false
+  const gone = new AbortController()
+  socket.addEventListener('close', () => gone.abort(new Error('the client closed the tunnel')))
+  socket.addEventListener('error', () => gone.abort(new Error('the tunnel failed')))
   const closeSocket = (code: number, reason: string) => {
     if (ended) return
     ended = true
@@ -92,5 +97,5 @@ export function websocketDuplex(
       closeSocket(1011, 'gateway error')
     },
   })
-  return { readable: counted, writable }
+  return { readable: counted, writable, closed: gone.signal }
 }
