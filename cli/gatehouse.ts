@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError, Option } from 'commander'
+import { registerApprovalCommands } from './commands/approvals.ts'
 import { registerConnectCommand } from './commands/connect.ts'
 import { registerConnectionCommands } from './commands/connection.ts'
 import { registerDevCommand } from './commands/dev.ts'
@@ -54,6 +55,7 @@ registerTokenCommands(program)
 registerPolicyCommands(program)
 registerConnectionCommands(program)
 registerSessionCommands(program)
+registerApprovalCommands(program)
 registerWhoamiCommand(program)
 registerConnectCommand(program)
 registerDevCommand(program)

@@ -40,6 +40,10 @@ type PolicyTestResult = {
     action: 'allow' | 'block' | 'require_approval'
     rule: { index: number; name: string } | null
     reason: string
+    /** Policy subjects whose members may approve, for require_approval. */
+    approvers?: string[]
+    /** The rule's `expiresAfter`; absent: the gateway's APPROVAL_TTL_SECONDS. */
+    expiresAfterSeconds?: number
   }
 }
 
@@ -192,6 +196,16 @@ export function registerPolicyCommands(program: Command): void {
         )
         print(`if granted: ${decision.action} by ${rule}`)
       }
+      if (decision.action === 'require_approval') {
+        print(`approvers:  ${decision.approvers?.join(', ') || '(none)'}`)
+        print(
+          `expires:    ${
+            decision.expiresAfterSeconds === undefined
+              ? "after the gateway's default (APPROVAL_TTL_SECONDS)"
+              : `after ${formatDuration(decision.expiresAfterSeconds)} without a decision`
+          }`
+        )
+      }
       print(`principals: ${result.principals.join(', ') || '(none)'}`)
     })
 
@@ -232,6 +246,13 @@ function printPolicy(policy: CurrentPolicy): void {
     )
   }
   printRaw(toYaml(policy.document))
+}
+
+/** Seconds as the policy writes them: `15m`, `2h`, `90s`. */
+function formatDuration(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`
+  if (seconds % 60 === 0) return `${seconds / 60}m`
+  return `${seconds}s`
 }
 
 function short(sha256: string | null | undefined): string {

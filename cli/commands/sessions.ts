@@ -188,6 +188,8 @@ function describeData({ type, data }: TranscriptEvent): string {
       if (typeof data.durationMs === 'number') parts.push(`${data.durationMs} ms`)
       return parts.join(', ')
     }
+    case 'approval':
+      return describeApproval(data)
     case 'access.refused':
       return `${data.code}: ${data.message}${data.detail ? ` (${data.detail})` : ''}`
     case 'admin.action': {
@@ -196,6 +198,37 @@ function describeData({ type, data }: TranscriptEvent): string {
     }
     default:
       return Object.keys(data).length ? JSON.stringify(data) : ''
+  }
+}
+
+/**
+ * A held command's approval as the session saw it (src/approvals/gate.ts):
+ * `<id> pending, approvers group:x, expires …`, `<id> approved by agent:y via api`,
+ * `<id> refused approval.used`.
+ */
+function describeApproval(data: Record<string, unknown>): string {
+  const id = String(data.approval ?? '?')
+  if (data.refused !== undefined) return `${id} refused ${data.refused}`
+  const state = String(data.state ?? '?')
+  const by = record(data.by)
+  const decider = typeof by.id === 'string' ? ` by ${by.id}` : ''
+  switch (state) {
+    case 'pending': {
+      if (data.answered) return `${id} still pending when the wait ended`
+      if (data.retry) return `${id} pending, waiting again for the retry`
+      const approvers = Array.isArray(data.approvers) ? data.approvers.join(', ') : '?'
+      return `${id} pending, approvers ${approvers}, expires ${data.expiresAt}`
+    }
+    case 'approved':
+    case 'denied': {
+      const via = data.via ? ` via ${data.via}` : ''
+      const comment = data.comment ? `: ${JSON.stringify(data.comment)}` : ''
+      return `${id} ${state}${decider}${via}${comment}`
+    }
+    case 'cancelled':
+      return `${id} cancelled${data.reason ? ` (${data.reason})` : ''}`
+    default:
+      return `${id} ${state}`
   }
 }
 

@@ -1,10 +1,11 @@
 /**
  * What `gatehouse dev` prints once the stack is ready. Stdout carries only this, so
- * scripts can read it; `GATEHOUSE_AGENT_TOKEN=…` is a line of its own for them. The curl
- * lines are ready to paste and use only single quotes, so they split without a shell.
+ * scripts can read it; `GATEHOUSE_AGENT_TOKEN=…` and `GATEHOUSE_APPROVER_TOKEN=…` are
+ * lines of their own for them (and shell assignments when pasted). The curl lines are
+ * ready to paste and use only single quotes, so they split without a shell.
  */
 import { formatTime } from '../output.ts'
-import { DEMO_AGENT, DEMO_CONNECTION, type SeedResult } from './seed.ts'
+import { DEMO_AGENT, DEMO_APPROVER, DEMO_CONNECTION, type SeedResult } from './seed.ts'
 
 export type BannerFacts = {
   gatewayUrl: string
@@ -14,6 +15,9 @@ export type BannerFacts = {
   seed: SeedResult
 }
 
+/** How long the printed payment waits for a human (RFC 7240 `Prefer: wait`) before a 202. */
+const APPROVAL_WAIT_SECONDS = 30
+
 /** The three quick-start requests: what the demo policy allows, blocks and holds. */
 export function quickStartCurls(gatewayUrl: string, agentToken: string) {
   const base = `${gatewayUrl}/proxy/${DEMO_CONNECTION}`
@@ -22,7 +26,7 @@ export function quickStartCurls(gatewayUrl: string, agentToken: string) {
   return {
     allowed: `curl -sS -i -w '\\n' ${auth} ${base}/orders`,
     blocked: `curl -sS -i -w '\\n' -X DELETE ${auth} ${base}/admin/users/42`,
-    approval: `curl -sS -i -w '\\n' -X POST ${auth} -H 'Content-Type: application/json' -d '{"amount":4200,"currency":"EUR"}' ${base}/payments`,
+    approval: `curl -sS -i -w '\\n' -X POST ${auth} -H 'Prefer: wait=${APPROVAL_WAIT_SECONDS}' -H 'Content-Type: application/json' -d '{"amount":4200,"currency":"EUR"}' ${base}/payments`,
   }
 }
 
@@ -56,6 +60,11 @@ export function formatBanner(facts: BannerFacts): string {
 
 GATEHOUSE_AGENT_TOKEN=${seed.agentToken}
 
+  The demo approver's token (agent:${DEMO_APPROVER}, in the demo policy's "approvers" group: it may
+  approve or deny the demo agent's payments, and reach nothing; expires ${formatTime(seed.approverTokenExpiresAt)}).
+
+GATEHOUSE_APPROVER_TOKEN=${seed.approverToken}
+
   Be the agent:
 
     # allowed by rule "read-only": the orders, fetched with a credential the agent never sees
@@ -64,12 +73,21 @@ GATEHOUSE_AGENT_TOKEN=${seed.agentToken}
     # refused 403 policy.blocked by rule "no-admin-deletes"; the origin never sees it
     ${curls.blocked}
 
-    # refused 403 approval.required by rule "payments-need-approval"; the origin never sees it
+    # held for a human by rule "payments-need-approval": it waits up to ${APPROVAL_WAIT_SECONDS} s for a decision,
+    # then answers 202 approval.pending with the approval id (also in x-gatehouse-approval)
     ${curls.approval}
+
+    # decide it as the demo approver in the terminal with the export line (paste the
+    # GATEHOUSE_APPROVER_TOKEN line there too); while the curl waits, the admin finds the
+    # id with \`npx gatehouse approvals list --state pending\`:
+    #   GATEHOUSE_TOKEN=$GATEHOUSE_APPROVER_TOKEN npx gatehouse approvals approve <id>
+    # a waiting curl then gets the origin's answer; after a 202, send the same curl again
+    # with -H 'X-Gatehouse-Approval: <id>' and it goes through, once
 
   See what was recorded:
 
     npx gatehouse sessions list
+    npx gatehouse approvals list
 
   Press Ctrl+C to stop.
 `

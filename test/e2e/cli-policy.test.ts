@@ -127,6 +127,54 @@ describe('gatehouse policy test', () => {
     )
   })
 
+  it('names the approvers and the expiry of a payment held for approval', async () => {
+    const result = await gatehouse([
+      'policy',
+      'test',
+      '--connection',
+      'demo',
+      '--as',
+      'agent:demo-agent',
+      '--method',
+      'POST',
+      '--path',
+      '/payments',
+    ])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(
+      new RegExp(
+        [
+          '^require_approval  POST /payments on demo as agent:demo-agent',
+          'rule: {7}rule #2 "payments-need-approval" \\(policy v\\d+\\)',
+          'reason: {5}Moving money needs a human\\.',
+          'approvers: {2}group:approvers',
+          'expires: {4}after 15m without a decision',
+          'principals: agent:demo-agent, group:agents',
+          '$',
+        ].join('\\n')
+      )
+    )
+    const json = await gatehouseJson<{ decision: unknown }>([
+      'policy',
+      'test',
+      '--connection',
+      'demo',
+      '--as',
+      'agent:demo-agent',
+      '--method',
+      'POST',
+      '--path',
+      '/payments',
+    ])
+    expect(json.decision).toEqual({
+      action: 'require_approval',
+      rule: { index: 2, name: 'payments-need-approval' },
+      reason: 'Moving money needs a human.',
+      approvers: ['group:approvers'],
+      expiresAfterSeconds: 900,
+    })
+  })
+
   it('says not_granted for an agent the policy does not grant, and what would apply if it were', async () => {
     const result = await gatehouseJson<{ effective: string; granted: boolean; decision: unknown }>([
       'policy',
@@ -196,7 +244,7 @@ describe('gatehouse policy validate', () => {
     )
     expect(result).toEqual({
       code: 0,
-      stdout: 'cli/dev/demo-policy.yaml is a valid policy: 1 group(s), 1 connection(s) (demo).\n',
+      stdout: 'cli/dev/demo-policy.yaml is a valid policy: 2 group(s), 1 connection(s) (demo).\n',
       stderr: '',
     })
   })

@@ -25,6 +25,26 @@ type SessionRow = {
 /** Sends a request as the demo agent and returns its session once the recorder closed it. */
 async function recordedRequest(method: string, path: string, body?: unknown): Promise<SessionRow> {
   const response = await asAgent(inject('agentToken'), method, path, body)
+  return closedSession(response)
+}
+
+/** A payment held for approval, answered 202 at once (`Prefer: wait=0`) instead of waiting. */
+async function heldPayment(body: unknown): Promise<SessionRow & { approvalId: string }> {
+  const response = await fetch(`${inject('gatewayUrl')}/proxy/demo/payments`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${inject('agentToken')}`,
+      'content-type': 'application/json',
+      prefer: 'wait=0',
+    },
+    body: JSON.stringify(body),
+  })
+  expect(response.status).toBe(202)
+  const approvalId = response.headers.get('x-gatehouse-approval') ?? ''
+  return { ...(await closedSession(response)), approvalId }
+}
+
+async function closedSession(response: Response): Promise<SessionRow> {
   await response.arrayBuffer()
   const id = response.headers.get('x-gatehouse-session')
   if (!id) throw new Error(`no x-gatehouse-session header (status ${response.status})`)
@@ -111,15 +131,21 @@ describe('gatehouse sessions', () => {
     )
   })
 
-  it('sessions show records a payment held for approval, with its body size and no HTTP status', async () => {
-    const row = await recordedRequest('POST', '/proxy/demo/payments', { amount: 1 })
+  it('sessions show records a payment held for approval: its body size, the approval and no HTTP status', async () => {
+    const row = await heldPayment({ amount: 1 })
+    expect(row.approvalId).toMatch(/^[0-9a-f]{64}$/)
     expect(row).toMatchObject({ outcome: 'blocked', commands: 1, approvalsRequired: 1 })
     const result = await gatehouse(['sessions', 'show', row.id])
-    expect(result.stdout).toContain(
-      '  command        POST /payments (12 B body) → require_approval by rule "payments-need-approval": Moving money needs a human.\n'
-    )
     expect(result.stdout).toMatch(
-      new RegExp(`#2 ${TIME}  outcome        command #1 blocked, approval\\.required\\n`)
+      new RegExp(
+        [
+          `#1 ${TIME}  command        POST /payments \\(12 B body\\) → require_approval by rule "payments-need-approval": Moving money needs a human\\.`,
+          `#2 ${TIME}  approval       ${row.approvalId} pending, approvers group:approvers, expires \\d{4}-\\d{2}-\\d{2}T\\S+Z`,
+          `#3 ${TIME}  approval       ${row.approvalId} still pending when the wait ended`,
+          `#4 ${TIME}  outcome        command #1 blocked, approval\\.pending`,
+          `#5 ${TIME}  session\\.end`,
+        ].join('\\n')
+      )
     )
   })
 

@@ -1,11 +1,17 @@
 /**
  * The quick start `npm start` prints, run as printed with the real curl: the agent reads
  * the orders, cannot delete an admin user, cannot move money without a human, and the
- * origin only ever hears from the gateway.
+ * origin only ever hears from the gateway. The payment is sent with `Prefer: wait=0`
+ * instead of the printed 30 s, so the test does not wait for a human who never comes.
  */
 import { describe, expect, inject, it } from 'vitest'
+import { gatehouseJson } from './support/cli.ts'
 import { runCurlLine } from './support/curl.ts'
-import { originStats } from './support/gateway.ts'
+import { eventually, originStats } from './support/gateway.ts'
+
+const PRINTED_WAIT = "-H 'Prefer: wait=30'"
+
+type ApprovalRow = { id: string; connectionName: string; consumedAt: number | null }
 
 function curlLine(method: 'GET' | 'DELETE' | 'POST'): string {
   const lines = inject('quickStartCurls')
@@ -15,6 +21,13 @@ function curlLine(method: 'GET' | 'DELETE' | 'POST'): string {
       : lines.find((candidate) => candidate.includes(` -X ${method} `))
   if (!line) throw new Error(`the banner has no ${method} curl line: ${lines.join('\n')}`)
   return line
+}
+
+/** The printed payment, told to answer at once instead of after 30 s. */
+function paymentWithoutWaiting(): string {
+  const line = curlLine('POST')
+  if (!line.includes(PRINTED_WAIT)) throw new Error(`the payment line has no ${PRINTED_WAIT}`)
+  return line.replace(PRINTED_WAIT, "-H 'Prefer: wait=0'")
 }
 
 describe('the printed quick start', () => {
@@ -53,27 +66,62 @@ describe('the printed quick start', () => {
     })
   })
 
-  it('POST /proxy/demo/payments is refused 403 approval.required', async () => {
-    const response = await runCurlLine(curlLine('POST'))
-    expect(response.status).toBe(403)
-    expect(JSON.parse(response.body)).toEqual({
-      error: {
-        code: 'approval.required',
-        message:
-          'Moving money needs a human. This command needs human approval, and approvals are not enabled on this gateway, so it was not forwarded.',
-        data: { rule: 'payments-need-approval' },
-      },
-    })
+  it('the payment line asks to wait 30 s for a human', () => {
+    expect(curlLine('POST')).toContain(
+      ` -X POST -H 'Authorization: Bearer ${inject('agentToken')}' ${PRINTED_WAIT} `
+    )
   })
 
-  it('the demo origin never receives the refused DELETE or POST', async () => {
+  it('POST /proxy/demo/payments is held: 202 approval.pending names the approval to wait for', async () => {
+    const response = await runCurlLine(paymentWithoutWaiting())
+    expect(response.status).toBe(202)
+    const id = response.headers['x-gatehouse-approval'] ?? ''
+    expect(id).toMatch(/^[0-9a-f]{64}$/)
+    const url = `${inject('gatewayUrl')}/approvals/${id}`
+    const body = JSON.parse(response.body) as { error: { data: { expiresAt: string } } }
+    expect(body).toEqual({
+      error: {
+        code: 'approval.pending',
+        message: `This command is waiting for approval at ${url}. Send the same request again with the header "X-Gatehouse-Approval: ${id}" once it is approved.`,
+        data: { approvalId: id, url, expiresAt: expect.any(String) },
+      },
+    })
+    // The demo rule's expiresAfter: 15m.
+    const left = Date.parse(body.error.data.expiresAt) - Date.now()
+    expect(left).toBeGreaterThan(14 * 60_000)
+    expect(left).toBeLessThanOrEqual(15 * 60_000)
+  })
+
+  it('the demo origin never receives the refused DELETE or a payment nobody approved', async () => {
     await runCurlLine(curlLine('DELETE'))
-    await runCurlLine(curlLine('POST'))
+    const held = await runCurlLine(paymentWithoutWaiting())
     await runCurlLine(curlLine('GET'))
     const stats = await originStats()
     expect(stats.requests['GET /orders']).toBeGreaterThanOrEqual(1)
     expect(stats.requests['DELETE /admin/users/:id']).toBeUndefined()
-    expect(stats.requests['POST /payments']).toBeUndefined()
+
+    const id = held.headers['x-gatehouse-approval'] ?? ''
+    const shown = await gatehouseJson<{ approval: { state: string; consumedAt?: string } }>([
+      'approvals',
+      'show',
+      id,
+    ])
+    expect(shown.approval.state).toBe('pending')
+    expect(shown.approval.consumedAt).toBeUndefined()
+    // Other test files approve payments meanwhile: each that reached the origin was let
+    // through by a used approval (the index follows the approval a moment later).
+    await eventually(async () => {
+      const { approvals } = await gatehouseJson<{ approvals: ApprovalRow[] }>([
+        'approvals',
+        'list',
+        '--connection',
+        'demo',
+        '--limit',
+        '200',
+      ])
+      const used = approvals.filter((row) => row.consumedAt !== null).length
+      expect(stats.requests['POST /payments'] ?? 0).toBeLessThanOrEqual(used)
+    })
   })
 
   it('the demo origin refuses callers that do not hold its secret, so only the gateway gets through', async () => {

@@ -23,6 +23,8 @@ export type DevBanner = {
   originUrl: string
   adminToken: string
   agentToken: string
+  /** agent:demo-approver's token (GATEHOUSE_APPROVER_TOKEN): may decide the demo agent's payments. */
+  approverToken: string
   /** The curl lines, as printed: allowed GET, blocked DELETE, approval-needing POST. */
   curls: string[]
   text: string
@@ -100,6 +102,7 @@ export function parseBanner(text: string): DevBanner {
     originUrl: field(/^ {2}Demo origin: +(\S+)/m, 'demo origin URL'),
     adminToken: field(/^ +export GATEHOUSE_URL=\S+ GATEHOUSE_TOKEN=(\S+)$/m, 'admin token'),
     agentToken: field(/^GATEHOUSE_AGENT_TOKEN=(\S+)$/m, 'agent token'),
+    approverToken: field(/^GATEHOUSE_APPROVER_TOKEN=(\S+)$/m, 'approver token'),
     curls: text
       .split('\n')
       .map((line) => line.trim())

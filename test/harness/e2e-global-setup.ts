@@ -49,6 +49,7 @@ async function provideStack(project: TestProject, stack: DevStack, state: string
   project.provide('gatewayUrl', stack.gatewayUrl)
   project.provide('adminToken', stack.adminToken)
   project.provide('agentToken', stack.agentToken)
+  project.provide('approverToken', stack.approverToken)
   project.provide('quickStartCurls', stack.curls)
   project.provide('demoOriginUrl', stack.originUrl)
   project.provide('demoOriginToken', /^DEMO_ORIGIN_TOKEN=(\S+)$/m.exec(originEnv)?.[1] ?? '')
