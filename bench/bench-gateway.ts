@@ -8,8 +8,13 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { GatehouseClient } from '../cli/client.ts'
 import { openDevState } from '../cli/dev/state.ts'
-import { applyMigrations, type DevServer, startWranglerDev } from '../cli/dev/wrangler.ts'
-import { freePort } from '../test/harness/free-port.ts'
+import {
+  applyMigrations,
+  type DevServer,
+  startWranglerDev,
+  waitUntilServing,
+} from '../cli/dev/wrangler.ts'
+import { distinctFreePorts } from '../test/harness/free-port.ts'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const PASSTHROUGH_CONFIG = fileURLToPath(new URL('./passthrough/wrangler.toml', import.meta.url))
@@ -34,7 +39,7 @@ export async function startBenchGateway(): Promise<BenchGateway> {
   try {
     const dev = await openDevState(state)
     await applyMigrations({ root: ROOT, persistDir: dev.persistDir })
-    const [port, inspector] = await distinctPorts()
+    const [port, inspector] = await distinctFreePorts()
     const gateway = startWranglerDev({
       root: ROOT,
       persistDir: dev.persistDir,
@@ -44,13 +49,13 @@ export async function startBenchGateway(): Promise<BenchGateway> {
     })
     servers.push(gateway)
     const url = `http://127.0.0.1:${port}`
-    await waitReady(`${url}/healthz`, gateway)
+    await waitUntilServing(`${url}/healthz`, gateway, READY_TIMEOUT_MS)
     return {
       url,
       port,
       admin: new GatehouseClient({ gateway: url, token: dev.adminToken }),
       startPassthrough: async (originUrl) => {
-        const [passPort, passInspector] = await distinctPorts([port, inspector])
+        const [passPort, passInspector] = await distinctFreePorts([port, inspector])
         const passthrough = startWranglerDev({
           root: ROOT,
           config: PASSTHROUGH_CONFIG,
@@ -61,7 +66,7 @@ export async function startBenchGateway(): Promise<BenchGateway> {
           extraArgs: ['--var', `ORIGIN_URL:${originUrl}`],
         })
         servers.push(passthrough)
-        await waitReady(`http://127.0.0.1:${passPort}/`, passthrough)
+        await waitUntilServing(`http://127.0.0.1:${passPort}/`, passthrough, READY_TIMEOUT_MS)
         return { port: passPort }
       },
       stop,
@@ -70,32 +75,4 @@ export async function startBenchGateway(): Promise<BenchGateway> {
     await stop()
     throw error
   }
-}
-
-async function waitReady(url: string, server: DevServer): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS
-  let exited = false
-  server.exited.then(() => {
-    exited = true
-  })
-  while (Date.now() < deadline && !exited) {
-    try {
-      const response = await fetch(url)
-      await response.body?.cancel()
-      if (response.ok) return
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  throw new Error(`${url} did not become ready:\n${server.tail()}`)
-}
-
-/** Two free loopback ports, distinct from each other and from `taken`. */
-async function distinctPorts(taken: readonly number[] = []): Promise<[number, number]> {
-  const ports = new Set<number>()
-  while (ports.size < 2) {
-    const port = await freePort()
-    if (!taken.includes(port)) ports.add(port)
-  }
-  const [first = 0, second = 0] = ports
-  return [first, second]
 }

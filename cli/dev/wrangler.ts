@@ -220,3 +220,25 @@ export function indent(text: string): string {
     .map((line) => `  | ${line}`)
     .join('\n')
 }
+
+/** Polls `url` until it answers 2xx; throws with wrangler's last output if it exits or times out. */
+export async function waitUntilServing(
+  url: string,
+  server: DevServer,
+  timeoutMs: number
+): Promise<void> {
+  let exited = false
+  void server.exited.then(() => {
+    exited = true
+  })
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline && !exited) {
+    try {
+      const response = await fetch(url)
+      await response.body?.cancel()
+      if (response.ok) return
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  throw new Error(`${url} did not become ready:\n${server.tail()}`)
+}

@@ -31,13 +31,13 @@ approvalApiRoutes.use(requireCaller('approvals-api'))
 approvalApiRoutes.get('/:id', async (c) => {
   const { gateway, caller } = c.var
   const record = await readApproval(gateway, c.req.param('id'))
+  if (!record) throw notFound()
   const policy = await loadCurrentPolicy(gateway)
   const approver = approverFromCaller(caller, policy, 'bearer')
   const mayView =
-    record &&
-    (record.requester.id === caller.id ||
-      record.approvers.some((subject) => approver.principals.includes(subject)))
-  if (!record || !mayView) throw notFound()
+    record.requester.id === caller.id ||
+    record.approvers.some((subject) => approver.principals.includes(subject))
+  if (!mayView) throw notFound()
   return c.json(publicView(record))
 })
 

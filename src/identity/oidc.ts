@@ -41,29 +41,8 @@ export async function verifyOidcToken(
   config: OidcConfig,
   now: number
 ): Promise<VerifiedOidcToken> {
-  const keys = await keySetFor(config, now)
-  let payload: JWTPayload
-  try {
-    const verified = await jwtVerify(token, keys, {
-      issuer: config.issuer,
-      audience: config.audience,
-      algorithms: config.algorithms,
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      currentDate: new Date(now),
-      requiredClaims: ['exp', 'sub'],
-    })
-    payload = verified.payload
-  } catch (error) {
-    throw mapJoseError(error)
-  }
-  const subject = payload.sub
-  if (!subject) throw invalidToken('the token has no subject')
-  return {
-    subject,
-    email: typeof payload.email === 'string' ? payload.email : undefined,
-    groups: readGroups(payload, config.groupsClaim),
-    issuer: config.issuer,
-  }
+  const payload = await verifyJwt(token, config, now, config.audience, ['exp', 'sub'])
+  return identityOf(payload, config, 'the token has no subject')
 }
 
 /**
@@ -77,27 +56,46 @@ export async function verifyIdToken(
   expected: { clientId: string; nonce: string },
   now: number
 ): Promise<VerifiedOidcToken> {
-  const keys = await keySetFor(config, now)
-  let payload: JWTPayload
-  try {
-    const verified = await jwtVerify(idToken, keys, {
-      issuer: config.issuer,
-      audience: expected.clientId,
-      algorithms: config.algorithms,
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      currentDate: new Date(now),
-      requiredClaims: ['exp', 'iat', 'sub', 'nonce'],
-    })
-    payload = verified.payload
-  } catch (error) {
-    throw mapJoseError(error)
-  }
+  const payload = await verifyJwt(idToken, config, now, expected.clientId, [
+    'exp',
+    'iat',
+    'sub',
+    'nonce',
+  ])
   if (payload.nonce !== expected.nonce) throw invalidToken('the ID token nonce does not match')
   // §3.1.3.7 item 4-5: a token for several audiences must name us as the authorized party.
   if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload.azp !== expected.clientId) {
     throw invalidToken('the ID token was issued to another authorized party')
   }
-  if (!payload.sub) throw invalidToken('the ID token has no subject')
+  return identityOf(payload, config, 'the ID token has no subject')
+}
+
+/** Signature, issuer, audience, algorithm and time checks shared by both token kinds. */
+async function verifyJwt(
+  token: string,
+  config: OidcConfig,
+  now: number,
+  audience: string,
+  requiredClaims: string[]
+): Promise<JWTPayload> {
+  const keys = await keySetFor(config, now)
+  try {
+    const verified = await jwtVerify(token, keys, {
+      issuer: config.issuer,
+      audience,
+      algorithms: config.algorithms,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      currentDate: new Date(now),
+      requiredClaims,
+    })
+    return verified.payload
+  } catch (error) {
+    throw mapJoseError(error)
+  }
+}
+
+function identityOf(payload: JWTPayload, config: OidcConfig, noSubject: string): VerifiedOidcToken {
+  if (!payload.sub) throw invalidToken(noSubject)
   return {
     subject: payload.sub,
     email: typeof payload.email === 'string' ? payload.email : undefined,

@@ -13,10 +13,15 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { GatehouseClient } from '../../cli/client.ts'
 import { type DevState, openDevState } from '../../cli/dev/state.ts'
-import { applyMigrations, type DevServer, startWranglerDev } from '../../cli/dev/wrangler.ts'
+import {
+  applyMigrations,
+  type DevServer,
+  startWranglerDev,
+  waitUntilServing,
+} from '../../cli/dev/wrangler.ts'
 import { launchBrowser } from '../harness/browser.ts'
 import { CLI_PATH, REPO_ROOT, withoutGatehouseEnv } from '../harness/dev-stack.ts'
-import { freePort } from '../harness/free-port.ts'
+import { distinctFreePorts, freePort } from '../harness/free-port.ts'
 import { APPROVALS_CLIENT, OIDC_AUDIENCE, type TestPerson } from '../harness/oidc-clients.ts'
 import { type OidcProviderHandle, startOidcProvider } from '../harness/oidc-provider.ts'
 import { type OriginServer, startOriginServer } from '../harness/origin-server.ts'
@@ -46,7 +51,7 @@ let agentToken: string
 
 beforeAll(async () => {
   state = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-approval-browser-'))
-  const [port, inspectorPort] = await distinctPorts()
+  const [port, inspectorPort] = await distinctFreePorts()
   gw = `http://127.0.0.1:${port}`
   ;[provider, slack, origin] = await Promise.all([
     startOidcProvider({ redirectUris: [`${gw}/auth/callback`] }),
@@ -70,7 +75,7 @@ beforeAll(async () => {
       ...['--var', `PUBLIC_URL:${gw}`],
     ],
   })
-  await waitReady(`${gw}/healthz`, gateway)
+  await waitUntilServing(`${gw}/healthz`, gateway, READY_TIMEOUT_MS)
 
   admin = new GatehouseClient({ gateway: gw, token: dev.adminToken })
   await admin.json('PUT', '/v1/admin/connections/shop', {
@@ -446,30 +451,6 @@ async function startTunnel(
     throw new Error(`gatehouse connect ${connection} did not start listening:\n${output}`)
   }
   return handle
-}
-
-async function waitReady(url: string, server: DevServer): Promise<void> {
-  let exited = false
-  void server.exited.then(() => {
-    exited = true
-  })
-  const deadline = Date.now() + READY_TIMEOUT_MS
-  while (Date.now() < deadline && !exited) {
-    try {
-      const response = await fetch(url)
-      await response.body?.cancel()
-      if (response.ok) return
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  throw new Error(`${url} did not become ready:\n${server.tail()}`)
-}
-
-async function distinctPorts(): Promise<[number, number]> {
-  const ports = new Set<number>()
-  while (ports.size < 2) ports.add(await freePort())
-  const [first = 0, second = 0] = ports
-  return [first, second]
 }
 
 /** Retries `check` until it stops throwing, then rethrows its last error. */

@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { freePort } from './free-port.ts'
+import { distinctFreePorts } from './free-port.ts'
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const CLI_PATH = fileURLToPath(new URL('../../cli/gatehouse.ts', import.meta.url))
@@ -40,11 +40,8 @@ export type DevStack = DevBanner & {
 }
 
 /** Two distinct loopback ports that are free right now. */
-export async function freePorts(): Promise<[number, number]> {
-  const first = await freePort()
-  let second = await freePort()
-  while (second === first) second = await freePort()
-  return [first, second]
+export function freePorts(): Promise<[number, number]> {
+  return distinctFreePorts()
 }
 
 /** Starts `gatehouse dev` on free ports with `state`; its output is logged to test/.artifacts/<logName>.log. */

@@ -12,3 +12,14 @@ export function freePort(): Promise<number> {
     })
   })
 }
+
+/** Two free loopback ports, distinct from each other and from `taken`. */
+export async function distinctFreePorts(taken: readonly number[] = []): Promise<[number, number]> {
+  const ports = new Set<number>()
+  while (ports.size < 2) {
+    const port = await freePort()
+    if (!taken.includes(port)) ports.add(port)
+  }
+  const [first = 0, second = 0] = ports
+  return [first, second]
+}
