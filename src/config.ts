@@ -88,6 +88,7 @@ const RawEnv = z.object({
     message: 'must be at least 32 characters',
   }),
   CREDENTIALS_KEY: base64Key,
+  MASKING_KEY: base64Key.optional(),
   MAX_BODY_BYTES: positiveInt(DEFAULT_MAX_BODY_BYTES),
   INLINE_BODY_BYTES: positiveInt(DEFAULT_INLINE_BODY_BYTES),
   ORIGIN_TIMEOUT_MS: positiveInt(DEFAULT_ORIGIN_TIMEOUT_MS),
@@ -139,6 +140,11 @@ export type Config = {
   adminGroups: string[]
   adminToken: string
   credentialsKey: Uint8Array
+  /**
+   * Keys the `token` and `fake` masking strategies: MASKING_KEY, else derived from
+   * CREDENTIALS_KEY (rotating it changes every token, so joins across the change break).
+   */
+  maskingSecret: Uint8Array
   limits: {
     /** Largest request body the HTTP proxy accepts. */
     maxBodyBytes: number
@@ -196,6 +202,7 @@ export function loadConfig(env: object): Config {
     adminGroups: raw.ADMIN_GROUPS,
     adminToken: raw.ADMIN_TOKEN,
     credentialsKey: raw.CREDENTIALS_KEY,
+    maskingSecret: raw.MASKING_KEY ?? raw.CREDENTIALS_KEY,
     limits: {
       maxBodyBytes: raw.MAX_BODY_BYTES,
       inlineBodyBytes: Math.min(raw.INLINE_BODY_BYTES, raw.MAX_BODY_BYTES),

@@ -56,9 +56,10 @@ export class DurableApprovalGate implements ApprovalGate {
         ...(held.caller.owner ? { owner: held.caller.owner } : {}),
       },
       connection: held.connection,
-      command,
+      // The fingerprint covers what was sent; people and the log see it masked.
+      command: held.shown ?? command,
       commandHash: hash,
-      summary: commandSummary(command),
+      summary: commandSummary(held.shown ?? command),
       rule: held.decision.rule?.name ?? null,
       reason: held.decision.reason,
       approvers: held.decision.approvers ?? [],

@@ -4,14 +4,29 @@
  * is decided by policy.
  */
 
+/** A body as it leaves the masker, with the headers that now describe it. */
+export type MaskedBody = { body: ReadableStream<Uint8Array>; headers: Headers }
+
 export interface BodyMasker {
   /** Whether this masker can change bytes (adapters may skip the stream copy when not). */
   readonly active: boolean
-  mask(body: ReadableStream<Uint8Array>, contentType: string | null): ReadableStream<Uint8Array>
+  /**
+   * Adjusts the headers of the request toward the origin so its answer can be masked:
+   * only content codings the masker decodes, and no byte ranges (a fragment could split a
+   * value the detectors would otherwise see whole).
+   */
+  requestHeaders?(headers: Headers): void
+  /**
+   * Masks a response body. An active masker gets the bytes exactly as the origin encoded
+   * them (adapters fetch with `encodeResponseBody: 'manual'`), and the caller-bound
+   * response headers; it returns the body and headers to send. Throws a GatehouseError,
+   * having cancelled `body`, when the body cannot be masked at all.
+   */
+  mask(body: ReadableStream<Uint8Array>, headers: Headers): MaskedBody
 }
 
 /** No masking rules apply: bytes pass through untouched. */
 export const UNMASKED: BodyMasker = {
   active: false,
-  mask: (body) => body,
+  mask: (body, headers) => ({ body, headers }),
 }

@@ -28,6 +28,8 @@ export type ApprovalRequest = {
   caller: Caller
   connection: ConnectionRef
   command: Command
+  /** The command as approvers see it and the approval log stores it: masked by detectors. */
+  shown?: Command
   decision: Decision
   hold: HoldOptions
   /** Adds an `approval` event to the session's transcript. */

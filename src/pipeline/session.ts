@@ -27,6 +27,10 @@ import { type Principals, principalsOf } from '../policy/principals.ts'
 import { compiledPolicyAt, type PolicyHead, policyHeadQuery } from '../policy/store.ts'
 import { SessionRecorder } from '../recorder/session-recorder.ts'
 import type { Gateway } from './gateway.ts'
+import { createHttpBodyMasker } from '../masking/http-body.ts'
+import { type MaskingProfile, maskingProfile } from '../masking/profile.ts'
+import { maskForRecord } from '../masking/record.ts'
+import { type MaskTally, tallyReport } from '../masking/types.ts'
 import { type BodyMasker, UNMASKED } from './mask.ts'
 import type { HoldOptions } from './pause.ts'
 import type { Caller, Command, ConnectionKind, ConnectionRef, Decision, Outcome } from './types.ts'
@@ -58,8 +62,19 @@ export type ForwardContext = {
   connection: ConnectionRow
   /** Opens the connection's stored credential; only reachable after an allow. */
   credential: () => Promise<unknown>
+  /** What is masked for this caller (protocols with rows apply it themselves). */
+  masking: MaskingProfile
+  /** Masks an HTTP-style body by the profile's JSON paths and detectors. */
   masker: BodyMasker
+  /** What `masker` masked, reported with the outcome of a single command. */
+  tally: MaskTally
 }
+
+/**
+ * Checks a command against what only the adapter knows (the origin's catalog, say) before
+ * anything is written or forwarded; a returned error refuses the whole batch.
+ */
+export type Vet = (command: Command) => GatehouseError | undefined
 
 /** What forwarding produced now, and a promise of how it ends (after streaming, say). */
 export type Forwarded<T> = { result: T; settled: Promise<Outcome> }
@@ -177,6 +192,8 @@ export class GatewaySession {
   readonly #gateway: Gateway
   readonly #policy: CompiledPolicy
   readonly #principals: Principals
+  /** What this caller sees masked; transcripts are masked with `masking.record` regardless. */
+  readonly masking: MaskingProfile
   readonly #recorder: SessionRecorder
   readonly #outcomes = new Set<Promise<void>>()
 
@@ -193,6 +210,12 @@ export class GatewaySession {
     this.ref = { id: connection.id, name: connection.name, kind: connection.kind }
     this.#policy = policy
     this.#principals = principals
+    this.masking = maskingProfile(
+      policy,
+      connection.name,
+      principals,
+      gateway.config.maskingSecret
+    )
     this.#recorder = new SessionRecorder(gateway, {
       protocol: subject.protocol,
       connectionName: connection.name,
@@ -225,14 +248,20 @@ export class GatewaySession {
   }
 
   /** Runs one command through decide → record → pause → forward → record. */
-  async run<T>(command: Command, forward: Forward<T>, hold: HoldOptions = {}): Promise<T> {
+  async run<T>(
+    command: Command,
+    forward: Forward<T>,
+    hold: HoldOptions = {},
+    vet?: Vet
+  ): Promise<T> {
     return this.runBatch(
       [command],
       async (context) => {
         const { result, settled } = await forward(context)
         return { result, settled: [settled] }
       },
-      hold
+      hold,
+      vet
     )
   }
 
@@ -245,22 +274,30 @@ export class GatewaySession {
   async runBatch<T>(
     commands: readonly Command[],
     forward: BatchForward<T>,
-    hold: HoldOptions = {}
+    hold: HoldOptions = {},
+    vet?: Vet
   ): Promise<T> {
-    const entries = commands.map((command) => ({ command, decision: this.decide(command) }))
+    // Decided on what the caller sent; recorded (and shown to approvers) masked.
+    const entries = commands.map((command) => ({
+      ...maskForRecord({ command }, this.masking.record),
+      decision: this.decide(command),
+    }))
     const blocked = entries.find((entry) => entry.decision.action === 'block')
-    if (blocked) {
+    const refusal = blocked
+      ? new GatehouseError('policy.blocked', blocked.decision.reason, {
+          data: { rule: blocked.decision.rule?.name ?? null },
+        })
+      : commands.map((command) => vet?.(command)).find((error) => error !== undefined)
+    if (refusal) {
       for (const entry of entries) {
         const seq = this.#recorder.append('command', entry)
         this.#recorder.recordOutcome(seq, {
           status: 'blocked',
           summary: {},
-          errorCode: 'policy.blocked',
+          errorCode: refusal.code,
         })
       }
-      throw new GatehouseError('policy.blocked', blocked.decision.reason, {
-        data: { rule: blocked.decision.rule?.name ?? null },
-      })
+      throw refusal
     }
 
     // Write-ahead: nothing reaches the origin unless these events are durable.
@@ -285,7 +322,8 @@ export class GatewaySession {
           commandSeq: seqs[held] ?? 0,
           caller: this.caller,
           connection: this.ref,
-          command: heldEntry.command,
+          command: commands[held] ?? heldEntry.command,
+          shown: heldEntry.command,
           decision: heldEntry.decision,
           hold,
           record: (data) => {
@@ -300,13 +338,16 @@ export class GatewaySession {
     }
 
     const startedAt = this.#gateway.now()
+    const tally: MaskTally = new Map()
     let forwarded: BatchForwarded<T>
     try {
       forwarded = await forward({
         sessionId: this.id,
         connection: this.connection,
         credential: () => this.#openCredential(),
-        masker: UNMASKED,
+        masking: this.masking,
+        masker: this.#bodyMasker(tally),
+        tally,
       })
     } catch (error) {
       const failure = toGatehouseError(error)
@@ -321,6 +362,7 @@ export class GatewaySession {
           this.#recorder.recordOutcome(seq, {
             durationMs: this.#gateway.now() - startedAt,
             ...result,
+            summary: this.#maskSummary(result.summary, tally),
           }),
         (error) =>
           this.#recorder.recordOutcome(seq, {
@@ -333,6 +375,18 @@ export class GatewaySession {
       this.#outcomes.add(outcome)
     })
     return forwarded.result
+  }
+
+  #bodyMasker(tally: MaskTally): BodyMasker {
+    const { paths, text } = this.masking
+    return paths.length || text.active ? createHttpBodyMasker({ paths, text, tally }) : UNMASKED
+  }
+
+  /** An outcome as stored: detector-masked, with what the masker masked on the way out. */
+  #maskSummary(summary: Record<string, unknown>, tally: MaskTally): Record<string, unknown> {
+    const recorded = maskForRecord({ summary }, this.masking.record)
+    const masked = [...(recorded.masked ?? []), ...tallyReport(tally)]
+    return { ...recorded.summary, ...(masked.length ? { masked } : {}) }
   }
 
   /**

@@ -4,6 +4,10 @@
  * Unknown keys are errors, so a typo cannot silently widen access.
  */
 import { z } from 'zod'
+import { MaskingPolicy } from './masking-policy.ts'
+import { Subject } from './subject.ts'
+
+export { Subject }
 
 /** Connection names are also URL path segments (`/proxy/<name>/…`). */
 export const CONNECTION_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/
@@ -14,18 +18,6 @@ export const ConnectionName = z
 const GroupName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"')
-
-/**
- * A principal reference: `user:<subject or e-mail>`, `agent:<token name>`, `idp:<IdP group>`
- * or `group:<Gatehouse group>`.
- */
-export const Subject = z
-  .string()
-  .regex(
-    /^(user|agent|idp|group):\S.*$/,
-    'must be user:<subject or e-mail>, agent:<name>, idp:<IdP group> or group:<group>'
-  )
-export type Subject = z.infer<typeof Subject>
 
 const Member = Subject.refine((subject) => !subject.startsWith('group:'), {
   message: 'groups cannot contain groups; list user:, agent: or idp: members',
@@ -156,6 +148,8 @@ export const ConnectionPolicy = z
     rules: z.array(Rule).default([]),
     /** Approvers and expiry for this connection's require_approval rules (and default). */
     approval: ApprovalSettings.optional(),
+    /** What is masked in responses and transcripts (columns, JSON paths, detectors). */
+    masking: MaskingPolicy.optional(),
   })
   .strict()
   .superRefine((policy, ctx) => {
@@ -225,6 +219,14 @@ export const PolicyDocument = z
     for (const [name, connection] of Object.entries(document.connections)) {
       check(connection.grants, ['connections', name, 'grants'])
       check(connection.approval?.approvers, ['connections', name, 'approval', 'approvers'])
+      const masking = connection.masking
+      check(masking?.exempt, ['connections', name, 'masking', 'exempt'])
+      for (const section of ['columns', 'paths', 'detectors'] as const) {
+        for (const [key, rule] of Object.entries(masking?.[section] ?? {})) {
+          if (typeof rule === 'object')
+            check(rule.exempt, ['connections', name, 'masking', section, key, 'exempt'])
+        }
+      }
       for (const [index, rule] of connection.rules.entries()) {
         check(rule.who, ['connections', name, 'rules', index, 'who'])
         check(rule.approvers, ['connections', name, 'rules', index, 'approvers'])

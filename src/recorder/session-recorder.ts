@@ -77,11 +77,9 @@ export class SessionRecorder {
    * `recorder.unavailable` if it cannot. Returns each command's sequence number.
    */
   async writeAheadCommands(
-    entries: readonly { command: Command; decision: Decision }[]
+    entries: readonly { command: Command; decision: Decision; masked?: unknown }[]
   ): Promise<number[]> {
-    const seqs = entries.map(({ command, decision }) =>
-      this.append('command', { command, decision })
-    )
+    const seqs = entries.map((entry) => this.append('command', entry))
     try {
       await this.flush()
     } catch (error) {

@@ -62,5 +62,6 @@ async function providePostgres(project: TestProject, stack: DevStack, postgres: 
   const access = await registerPostgresConnections(stack.gatewayUrl, stack.adminToken, postgres)
   project.provide('postgresPort', postgres.port)
   project.provide('postgresAgentToken', access.agentToken)
+  project.provide('postgresMaskedToken', access.maskedToken)
   project.provide('postgresBenchToken', access.benchToken)
 }

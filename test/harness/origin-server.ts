@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
 
 export type Arrival = {
   at: number
@@ -90,6 +91,7 @@ async function respond(url: URL, arrival: Arrival, res: ServerResponse) {
     res.writeHead(302, { location: url.searchParams.get('to') ?? '/' })
     return res.end()
   }
+  if (path.startsWith('/customers')) return customers(url, res)
   if (path.startsWith('/stream')) {
     // A chunked response of `bytes` bytes, written in 64 KiB pieces.
     const total = Number(url.searchParams.get('bytes') ?? 0)
@@ -131,4 +133,55 @@ function json(res: ServerResponse, status: number, body: unknown) {
     'content-length': Buffer.byteLength(text),
   })
   res.end(text)
+}
+
+/** Customer records with sensitive fields, as a paginated API would return them. */
+export const ORIGIN_CUSTOMERS = [
+  {
+    id: 1,
+    order: 'ORD-2024-000123',
+    email: 'ada@example.com',
+    card: { number: '4111 1111 1111 1111', expires: '2029-04' },
+    note: 'key AKIAIOSFODNN7EXAMPLE rotated on 2026-01-02T03:04:05Z',
+  },
+  {
+    id: 2,
+    order: 'ORD-2024-000124',
+    email: 'grace@example.com',
+    card: { number: '5500 0055 5555 5559', expires: '2030-01' },
+    note: 'call +1 202 555 0143 after 5pm',
+  },
+]
+
+/**
+ * `/customers`: the records as JSON, chunked (`?chunk=N` bytes per write, so values
+ * straddle chunk boundaries), optionally compressed (`?encoding=gzip|deflate|br`), or as
+ * plain text (`?format=text`).
+ */
+async function customers(url: URL, res: ServerResponse) {
+  const text = url.searchParams.get('format') === 'text'
+  const body = Buffer.from(
+    text
+      ? ORIGIN_CUSTOMERS.map((customer) => `${customer.email} ${customer.note}`).join('\n')
+      : JSON.stringify({ customers: ORIGIN_CUSTOMERS, next: null })
+  )
+  const encoding = url.searchParams.get('encoding')
+  const encoded =
+    encoding === 'gzip'
+      ? gzipSync(body)
+      : encoding === 'deflate'
+        ? deflateSync(body)
+        : encoding === 'br'
+          ? brotliCompressSync(body)
+          : body
+  res.writeHead(200, {
+    'content-type': text ? 'text/plain; charset=utf-8' : 'application/json',
+    ...(encoding ? { 'content-encoding': encoding } : {}),
+  })
+  const chunk = Number(url.searchParams.get('chunk') ?? encoded.length)
+  for (let at = 0; at < encoded.length; at += chunk) {
+    res.write(encoded.subarray(at, at + chunk))
+    await new Promise((resolve) => setTimeout(resolve, 1))
+  }
+  res.end()
 }

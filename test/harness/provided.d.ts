@@ -29,6 +29,8 @@ declare module 'vitest' {
     devStateDir: string
     /** e2e: agent token (agent:e2e-pg-agent) for the `appdb` Postgres connection. */
     postgresAgentToken: string
+    /** e2e: agent token (agent:e2e-pg-masked) for `maskdb`, the shop with masked columns. */
+    postgresMaskedToken: string
     /** e2e: agent token (agent:e2e-pg-bench) for `benchdb`, where pgbench may do anything. */
     postgresBenchToken: string
   }

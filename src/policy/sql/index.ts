@@ -6,13 +6,14 @@
  */
 import pgQueryWasm from 'libpg-query/wasm/libpg-query.wasm'
 import type { Classification } from './classes.ts'
-import { type ClassifyOptions, classifyWith, failClosed } from './classify.ts'
-import { instantiatePgQuery, type PgQuery } from './pg-query.ts'
+import { type ClassifyOptions, classifyWith, failClosed, MAX_SQL_CHARS } from './classify.ts'
+import { instantiatePgQuery, type PgParseOutcome, type PgQuery } from './pg-query.ts'
 
 export type { Classification, SqlClass, StatementInfo } from './classes.ts'
 export { riskier, SQL_CLASS_RISK } from './classes.ts'
 export type { ClassifyOptions } from './classify.ts'
 export { MAX_SQL_CHARS } from './classify.ts'
+export type { PgParseOutcome } from './pg-query.ts'
 
 let loading: Promise<PgQuery> | undefined
 let loaded: PgQuery | undefined
@@ -53,10 +54,42 @@ export function classifySqlSync(sql: string, options?: ClassifyOptions): Classif
   const parser = loaded
   if (!parser) return failClosed(sql, 'SQL parser not loaded')
   const result = classifyWith(parser, sql, options)
-  if (!parser.healthy) {
-    // Start afresh on the next call rather than trust a parser that failed half-way.
-    loaded = undefined
-    loading = undefined
-  }
+  dropIfUnhealthy(parser)
   return result
+}
+
+/**
+ * Parses a (possibly multi-statement) SQL string into libpg_query's tree, for analyses that
+ * read the tree themselves (masking's column lineage). Never throws: a parser that cannot be
+ * loaded, or fails, gives `ok: false`.
+ */
+export async function parseSql(sql: string): Promise<PgParseOutcome> {
+  try {
+    await loadSqlClassifier()
+  } catch (error) {
+    return { ok: false, message: `SQL parser unavailable: ${(error as Error).message}` }
+  }
+  return parseSqlSync(sql)
+}
+
+/** The same, synchronously, once `loadSqlClassifier()` has resolved; before that, `ok: false`. */
+export function parseSqlSync(sql: string): PgParseOutcome {
+  const parser = loaded
+  if (!parser) return { ok: false, message: 'SQL parser not loaded' }
+  if (sql.length > MAX_SQL_CHARS)
+    return { ok: false, message: `SQL longer than ${MAX_SQL_CHARS} characters is not parsed` }
+  try {
+    return parser.parse(sql)
+  } catch (error) {
+    return { ok: false, message: `SQL could not be parsed: ${(error as Error).message}` }
+  } finally {
+    dropIfUnhealthy(parser)
+  }
+}
+
+/** Start afresh on the next call rather than trust a parser that failed half-way. */
+function dropIfUnhealthy(parser: PgQuery): void {
+  if (parser.healthy || loaded !== parser) return
+  loaded = undefined
+  loading = undefined
 }

@@ -43,14 +43,19 @@ export async function forwardHttp(
     () => abort.abort(new DOMException('origin timeout', 'TimeoutError')),
     timeoutMs
   )
+  const originHeaders = toOriginHeaders(request.headers, credential, context.sessionId)
+  context.masker.requestHeaders?.(originHeaders)
   let response: Response
   try {
     response = await fetch(url, {
       method: request.method,
-      headers: toOriginHeaders(request.headers, credential, context.sessionId),
+      headers: originHeaders,
       body: bodyInit(request.body),
       redirect: 'manual',
       signal: abort.signal,
+      // workerd would otherwise decode gzip and br itself yet keep their headers; a masker
+      // gets the origin's bytes and decodes (or refuses) them knowingly.
+      ...(context.masker.active ? { encodeResponseBody: 'manual' as const } : {}),
     })
   } catch (error) {
     throw originFailure(error, abort.signal, timeoutMs)
@@ -75,12 +80,9 @@ export async function forwardHttp(
       })),
     }
   }
-  const masked = context.masker.active
-  const { stream, done } = observeBody(
-    context.masker.mask(response.body, response.headers.get('content-type')),
-    // A masker may change the length; only an untouched body keeps the origin's.
-    masked ? null : response.headers.get('content-length')
-  )
+  // A masker that may change the length drops Content-Length; an untouched body keeps it.
+  const masked = context.masker.mask(response.body, headers)
+  const { stream, done } = observeBody(masked.body, masked.headers.get('content-length'))
   const bytesUp = bodyBytes(request.body, done)
   const settled: Promise<Outcome> = Promise.all([bytesUp, done]).then(([up, down]) => ({
     status: down.complete ? 'ok' : 'error',
@@ -89,7 +91,10 @@ export async function forwardHttp(
     bytesUp: up.bytes,
     bytesDown: down.bytes,
   }))
-  return { result: new Response(stream, { status: response.status, headers }), settled }
+  return {
+    result: new Response(stream, { status: response.status, headers: masked.headers }),
+    settled,
+  }
 }
 
 function bodyInit(body: PreparedBody): BodyInit | null {

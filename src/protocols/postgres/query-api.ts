@@ -11,13 +11,19 @@ import { type AppEnv, clientOf } from '../../app-env.ts'
 import { PostgresCredential, PostgresTarget } from '../../connections/connection.ts'
 import { concatBytes, utf8 } from '../../encoding.ts'
 import { GatehouseError, jsonErrorResponse, toGatehouseError } from '../../errors.ts'
+import { type TextMasker, tallyReport } from '../../masking/types.ts'
 import { openSession } from '../../pipeline/session.ts'
 import type { Outcome, SqlCommand } from '../../pipeline/types.ts'
 import { classifySql, MAX_SQL_CHARS } from '../../policy/sql/index.ts'
 import { SESSION_HEADER } from '../http/headers.ts'
 import { approvalHeaders, httpHoldOptions } from '../http/hold.ts'
 import { decodeBackendMessage, type FieldDescription } from './codec/backend.ts'
+import type { MessageFrame } from './codec/framer.ts'
+import type { NoticeFields } from './codec/notice-fields.ts'
 import { encodeFrontendMessage } from './codec/frontend.ts'
+import { cachedMaskingCatalog } from './masking/catalog-cache.ts'
+import type { ResultMasker } from './masking/result-masker.ts'
+import { PostgresMasking } from './masking/statement-plans.ts'
 import { type OriginSession, openOriginSession } from './origin.ts'
 import { jsonValue, typeName } from './value-types.ts'
 
@@ -50,6 +56,8 @@ export type QueryResponse = {
   command: string
   /** True when the statement had more rows than maxRows. */
   truncated: boolean
+  /** Columns whose values were masked, and by what (`column:…`, `detector:…`). */
+  masked?: { columns: string[]; by: { by: string; count: number }[] }
 }
 
 export const queryRoutes = new Hono<AppEnv>()
@@ -85,20 +93,32 @@ queryRoutes.post('/:name/query', async (c) => {
       session.recordRefusal(refusal)
       throw refusal
     }
+    const target = PostgresTarget.parse(session.connection.target)
+    const openOrigin = async () =>
+      openOriginSession(target, PostgresCredential.parse(await session.loginCredential()), {
+        application_name: 'gatehouse-sql-api',
+      })
+    const profile = session.masking
+    const masking = profile.active
+      ? new PostgresMasking(
+          profile,
+          profile.columns.length
+            ? await cachedMaskingCatalog(session, profile.columns, openOrigin)
+            : null
+        )
+      : undefined
     const result = await session.run(
       command,
       async () => {
-        const target = PostgresTarget.parse(session.connection.target)
-        const credential = PostgresCredential.parse(await session.loginCredential())
-        const origin = await openOriginSession(target, credential, {
-          application_name: 'gatehouse-sql-api',
-        })
+        const origin = await openOrigin()
         try {
           const response = await runStatement(
             origin,
             input.sql,
             command.params ?? [],
-            input.maxRows
+            input.maxRows,
+            masking?.resultMasker(command),
+            profile.text
           )
           const settled: Outcome = {
             status: 'ok',
@@ -107,6 +127,7 @@ queryRoutes.post('/:name/query', async (c) => {
               rows: response.rowCount,
               columns: response.columns.map((column) => column.name),
               truncated: response.truncated,
+              ...(response.masked ? { masked: response.masked.by } : {}),
             },
           }
           return { result: response, settled: Promise.resolve(settled) }
@@ -114,7 +135,8 @@ queryRoutes.post('/:name/query', async (c) => {
           await origin.close()
         }
       },
-      httpHoldOptions(c.req.raw, gateway.config)
+      httpHoldOptions(c.req.raw, gateway.config),
+      masking?.vet
     )
     return c.json({ ...result, sessionId: session.id }, 200, { [SESSION_HEADER]: session.id })
   } catch (error) {
@@ -140,7 +162,9 @@ async function runStatement(
   origin: OriginSession,
   sql: string,
   params: readonly (string | null)[],
-  maxRows: number
+  maxRows: number,
+  masker: ResultMasker | undefined,
+  text: TextMasker
 ): Promise<QueryResponse> {
   await origin.writer.write(
     concatBytes([
@@ -164,52 +188,78 @@ async function runStatement(
   let truncated = false
   let failure: GatehouseError | undefined
   for (;;) {
-    const frame = await origin.frames.next()
-    if (frame?.phase !== 'normal')
+    const received = await origin.frames.next()
+    if (received?.phase !== 'normal')
       throw new GatehouseError(
         'origin.unreachable',
         'The origin closed the connection mid-statement.'
       )
-    const message = decodeBackendMessage(frame)
-    switch (message.type) {
-      case 'RowDescription':
-        fields = message.fields
-        break
-      case 'DataRow':
-        if (rows.length < maxRows)
-          rows.push(
-            message.values.map((value, index) => jsonValue(fields[index]?.dataTypeOid ?? 0, value))
-          )
-        else truncated = true
-        break
-      case 'PortalSuspended':
-        truncated = true
-        break
-      case 'CommandComplete':
-        command = message.tag
-        break
-      case 'ErrorResponse':
-        failure = new GatehouseError(
-          'query.failed',
-          message.fields.message ?? 'The statement failed.',
-          {
-            data: {
-              sqlState: message.fields.code ?? '',
-              detail: message.fields.detail ?? null,
-              hint: message.fields.hint ?? null,
-            },
+    // Rows pass through the masker first; its notices are for wire clients, not this answer.
+    const frames = masker ? masker.transform(received).map(frameOf) : [received]
+    for (const frame of frames) {
+      if (frame.type === 'N') continue
+      const message = decodeBackendMessage(frame)
+      switch (message.type) {
+        case 'RowDescription':
+          fields = message.fields
+          break
+        case 'DataRow':
+          if (rows.length < maxRows)
+            rows.push(
+              message.values.map((value, index) =>
+                jsonValue(fields[index]?.dataTypeOid ?? 0, value)
+              )
+            )
+          else truncated = true
+          break
+        case 'PortalSuspended':
+          truncated = true
+          break
+        case 'CommandComplete':
+          command = message.tag
+          break
+        case 'ErrorResponse':
+          failure = originFailure(message.fields, text)
+          break
+        case 'ReadyForQuery':
+          if (failure) throw failure
+          return {
+            columns: fields.map((field) => ({
+              name: field.name,
+              type: typeName(field.dataTypeOid),
+            })),
+            rows,
+            rowCount: rows.length,
+            command,
+            truncated,
+            ...(masker?.tally.size
+              ? {
+                  masked: {
+                    columns: [...masker.maskedColumns],
+                    by: tallyReport(masker.tally),
+                  },
+                }
+              : {}),
           }
-        )
-        break
-      case 'ReadyForQuery':
-        if (failure) throw failure
-        return {
-          columns: fields.map((field) => ({ name: field.name, type: typeName(field.dataTypeOid) })),
-          rows,
-          rowCount: rows.length,
-          command,
-          truncated,
-        }
+      }
     }
+  }
+}
+
+/** The origin's error, its text through the detectors (it can quote the offending row). */
+function originFailure(fields: NoticeFields, text: TextMasker): GatehouseError {
+  const masked = (value: string | undefined) => (value === undefined ? null : text.mask(value))
+  return new GatehouseError('query.failed', masked(fields.message) ?? 'The statement failed.', {
+    data: { sqlState: fields.code ?? '', detail: masked(fields.detail), hint: masked(fields.hint) },
+  })
+}
+
+/** A message the masker produced, framed for the decoder. */
+function frameOf(bytes: Uint8Array): MessageFrame {
+  return {
+    phase: 'normal',
+    type: String.fromCharCode(bytes[0] ?? 0),
+    bytes,
+    body: bytes.subarray(5),
   }
 }

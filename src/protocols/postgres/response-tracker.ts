@@ -8,9 +8,11 @@
  * batch) wait in the same queue, so the client sees everything in protocol order.
  */
 
+import { type MaskTally, tallyReport } from '../../masking/types.ts'
 import type { Outcome } from '../../pipeline/types.ts'
 import { decodeBackendMessage, type TransactionStatus } from './codec/backend.ts'
 import type { MessageFrame } from './codec/framer.ts'
+import type { ResultMasker } from './masking/result-masker.ts'
 
 /** What one command's responses added up to, for its outcome event. */
 export type CommandResult = {
@@ -22,11 +24,16 @@ export type CommandResult = {
 }
 
 export type Expectation =
-  | { kind: 'parse' | 'bind' | 'close' | 'describe-portal'; settle?: Settle }
+  | { kind: 'parse' | 'bind' | 'close'; settle?: Settle }
+  /** A client's Describe of a portal; `mask` learns the columns the next Execute returns. */
+  | { kind: 'describe-portal'; settle?: Settle; mask?: ResultMasker }
+  /** A Describe the gateway added so `mask` knows the columns; its answer is not relayed. */
+  | { kind: 'hidden-describe'; mask: ResultMasker }
   | { kind: 'describe-statement' }
-  | { kind: 'execute'; settle?: Settle }
+  | { kind: 'execute'; settle?: Settle; mask?: ResultMasker }
   | { kind: 'sync' }
-  | { kind: 'query' | 'function'; settle?: Settle }
+  | { kind: 'query'; settle?: Settle; mask?: ResultMasker }
+  | { kind: 'function'; settle?: Settle }
   /** Frames the gateway answers itself, made when they reach the head (to use the current status). */
   | {
       kind: 'synthetic'
@@ -43,6 +50,8 @@ export type Expectation =
 export class Settle {
   readonly outcome: Promise<Outcome>
   readonly result: CommandResult = { tags: [], rows: 0, columns: [], bytes: 0 }
+  /** What masking rewrote in this command's responses. */
+  masked: MaskTally | undefined
   #resolve: (outcome: Outcome) => void = () => {}
 
   constructor() {
@@ -53,9 +62,15 @@ export class Settle {
 
   finish(skipped = false): void {
     const { error, ...summary } = this.result
+    const masked = this.masked?.size ? { masked: tallyReport(this.masked) } : {}
     this.#resolve({
       status: error || skipped ? 'error' : 'ok',
-      summary: { ...summary, ...(error ? { error } : {}), ...(skipped ? { skipped: true } : {}) },
+      summary: {
+        ...summary,
+        ...(error ? { error } : {}),
+        ...(skipped ? { skipped: true } : {}),
+        ...masked,
+      },
       ...(error ? { errorCode: 'origin.error' } : skipped ? { errorCode: 'origin.skipped' } : {}),
       bytesDown: this.result.bytes,
     })
@@ -69,8 +84,12 @@ export class ResponseTracker {
   readonly #queue: Expectation[] = []
   #status: TransactionStatus = 'I'
 
-  constructor(initialStatus: TransactionStatus) {
+  /** Masks origin errors and notices (detectors), when masking is on. */
+  readonly #maskNotice: ((frame: MessageFrame) => Uint8Array) | undefined
+
+  constructor(initialStatus: TransactionStatus, maskNotice?: (frame: MessageFrame) => Uint8Array) {
     this.#status = initialStatus
+    this.#maskNotice = maskNotice
   }
 
   get status(): TransactionStatus {
@@ -89,15 +108,29 @@ export class ResponseTracker {
 
   /** Takes one origin message; returns what to send the client, in order. */
   accept(frame: MessageFrame): Uint8Array[] {
-    const out: Uint8Array[] = [frame.bytes]
+    let out: Uint8Array[] = [
+      this.#maskNotice && (frame.type === 'E' || frame.type === 'N')
+        ? this.#maskNotice(frame)
+        : frame.bytes,
+    ]
     if (ASYNC_TYPES.has(frame.type)) return out
     const head = this.#queue[0]
     if (!head || head.kind === 'synthetic') return out
     switch (head.kind) {
+      case 'describe-portal':
+      case 'hidden-describe':
+        if (frame.type === 'T') {
+          const message = decodeBackendMessage(frame)
+          if (message.type === 'RowDescription') head.mask?.describe(message.fields)
+        }
+        if (head.kind === 'hidden-describe' && frame.type !== 'E') out = []
+        if (frame.type === 'E')
+          this.#failExtended(head.kind === 'hidden-describe' ? undefined : head.settle, frame)
+        else if (frame.type !== 't') this.#pop(head.kind === 'hidden-describe' ? undefined : head.settle)
+        break
       case 'parse':
       case 'bind':
       case 'close':
-      case 'describe-portal':
         if (frame.type === 'E') this.#failExtended(head.settle, frame)
         else if (frame.type !== 't') this.#pop(head.settle)
         break
@@ -107,6 +140,7 @@ export class ResponseTracker {
         break
       case 'execute':
         this.#observe(head.settle, frame)
+        if (head.mask && frame.type !== 'E') out = head.mask.transform(frame)
         if (frame.type === 'E') this.#failExtended(head.settle, frame)
         else if (frame.type === 'C' || frame.type === 'I' || frame.type === 's')
           this.#pop(head.settle)
@@ -127,6 +161,8 @@ export class ResponseTracker {
       case 'query':
       case 'function':
         this.#observe(head.settle, frame)
+        if (head.kind === 'query' && head.mask && frame.type !== 'E' && frame.type !== 'N')
+          out = head.mask.transform(frame)
         if (frame.type === 'Z') {
           this.#ready(frame)
           this.#pop(head.settle)

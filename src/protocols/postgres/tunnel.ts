@@ -11,13 +11,17 @@ import type { HoldOptions } from '../../pipeline/pause.ts'
 import type { GatewaySession } from '../../pipeline/session.ts'
 import type { SqlCommand } from '../../pipeline/types.ts'
 import type { Duplex } from '../tunnel/websocket-duplex.ts'
-import { buildBatch, ExtendedState } from './client-batch.ts'
+import { type BatchItem, buildBatch, ExtendedState } from './client-batch.ts'
 import { readClientStartup } from './client-startup.ts'
 import { decodeBackendMessage, encodeBackendMessage } from './codec/backend.ts'
 import type { MessageFrame } from './codec/framer.ts'
 import { encodeFrontendMessage } from './codec/frontend.ts'
 import { ProtocolError } from './codec/protocol-error.ts'
 import { FrameStream } from './frame-stream.ts'
+import { loadMaskingCatalog } from './masking/catalog.ts'
+import { maskNoticeFrame } from './masking/notice-masker.ts'
+import type { ResultMasker } from './masking/result-masker.ts'
+import { PostgresMasking } from './masking/statement-plans.ts'
 import { type OriginSession, openOriginSession, sendCancelRequest } from './origin.ts'
 import { type Expectation, ResponseTracker, Settle } from './response-tracker.ts'
 import { errorResponse, noticeResponse, toWireError } from './wire-errors.ts'
@@ -94,6 +98,13 @@ export async function runPostgresTunnel(
     session.recordDetail({ client: start.requested })
     const credential = PostgresCredential.parse(await session.loginCredential())
     origin = await openOriginSession(target, credential, start.forwarded)
+    const profile = session.masking
+    const masking = profile.active
+      ? new PostgresMasking(
+          profile,
+          profile.columns.length ? await loadMaskingCatalog(origin, profile.columns) : null
+        )
+      : undefined
     await clientWriter.write(
       concatBytes([
         encodeBackendMessage({ type: 'AuthenticationOk' }),
@@ -102,10 +113,22 @@ export async function runPostgresTunnel(
         encodeBackendMessage({ type: 'ReadyForQuery', status: origin.status }),
       ])
     )
-    tracker = new ResponseTracker(origin.status)
+    tracker = new ResponseTracker(
+      origin.status,
+      profile.text.active ? (frame) => maskNoticeFrame(frame, profile.text) : undefined
+    )
     const limits = sessionLimits(target, tracker, summary)
     const pumps = [
-      pumpClient(session, clientFrames, clientWriter, origin, tracker, summary, client.closed),
+      pumpClient(
+        session,
+        clientFrames,
+        clientWriter,
+        origin,
+        tracker,
+        summary,
+        client.closed,
+        masking
+      ),
       pumpOrigin(origin, clientWriter, tracker, summary),
       limits.expired,
     ]
@@ -147,7 +170,8 @@ async function pumpClient(
   origin: OriginSession,
   tracker: ResponseTracker,
   summary: TunnelSummary,
-  clientGone: AbortSignal | undefined
+  clientGone: AbortSignal | undefined,
+  masking: PostgresMasking | undefined
 ): Promise<string> {
   const state = new ExtendedState()
   // A held statement waits in place; the client is told where it can be approved.
@@ -188,13 +212,27 @@ async function pumpClient(
     const endsWithSync = batchFrames.at(-1)?.type === 'S'
     const send = async (settles: Map<SqlCommand, Settle>) => {
       const expectations: Expectation[] = []
-      for (const item of batch.items) {
+      const frames: Uint8Array[] = []
+      const masks = masking ? resultMaskers(batch.items, masking) : undefined
+      for (const [index, item] of batch.items.entries()) {
+        const mask = masks?.get(index)
+        if (mask && item.message.type === 'Execute' && !mask.described) {
+          // The client did not ask for the columns; the masker needs them, so ask quietly.
+          expectations.push({ kind: 'hidden-describe', mask: mask.masker })
+          frames.push(describePortal(item.message.portal))
+        }
+        frames.push(item.frame.bytes)
         if (!item.expectation) continue
         const settle = item.command ? settles.get(item.command) : undefined
-        expectations.push({ kind: item.expectation, ...(settle ? { settle } : {}) } as Expectation)
+        if (settle && mask) settle.masked = mask.masker.tally
+        expectations.push({
+          kind: item.expectation,
+          ...(settle ? { settle } : {}),
+          ...(mask ? { mask: mask.masker } : {}),
+        } as Expectation)
       }
       await toClient(tracker.expect(...expectations))
-      await toOrigin(concatBytes(batch.items.map((item) => item.frame.bytes)))
+      await toOrigin(concatBytes(frames))
       batch.commit()
       forwardedSinceSync = batch.end === 'flush'
     }
@@ -211,7 +249,8 @@ async function pumpClient(
             settled: batch.commands.map((command) => (settles.get(command) as Settle).outcome),
           }
         },
-        hold
+        hold,
+        masking?.vet
       )
     } catch (error) {
       endHold()
@@ -328,6 +367,38 @@ async function pumpOrigin(
     }
     await clientWriter.write(concatBytes(out))
   }
+}
+
+/**
+ * A ResultMasker for each message whose responses carry rows (Query, Execute), keyed by
+ * its index in the batch; a client Describe of a portal shares the masker of the Execute
+ * that follows it (marked `described`).
+ */
+function resultMaskers(
+  items: readonly BatchItem[],
+  masking: PostgresMasking
+): Map<number, { masker: ResultMasker; described: boolean }> {
+  const masks = new Map<number, { masker: ResultMasker; described: boolean }>()
+  const describedAt = new Map<string, number>()
+  for (const [index, item] of items.entries()) {
+    const message = item.message
+    if (message.type === 'Describe' && message.target === 'portal') {
+      describedAt.set(message.name, index)
+    } else if (message.type === 'Bind') {
+      describedAt.delete(message.portal)
+    } else if ((message.type === 'Query' || message.type === 'Execute') && item.command) {
+      const masker = masking.resultMasker(item.command)
+      if (!masker) continue
+      const describe = message.type === 'Execute' ? describedAt.get(message.portal) : undefined
+      masks.set(index, { masker, described: describe !== undefined })
+      if (describe !== undefined) masks.set(describe, { masker, described: true })
+    }
+  }
+  return masks
+}
+
+function describePortal(portal: string): Uint8Array {
+  return encodeFrontendMessage({ type: 'Describe', target: 'portal', name: portal })
 }
 
 function cancelCommand(processId: number): SqlCommand {

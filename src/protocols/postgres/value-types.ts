@@ -39,12 +39,13 @@ export function jsonValue(oid: number, value: Uint8Array | null): unknown {
   if (value === null) return null
   const text = decoder.decode(value)
   switch (oid) {
+    // A masked value no longer reads as its type: it stays text.
     case 16:
-      return text === 't'
+      return text === 't' ? true : text === 'f' ? false : text
     case 21:
     case 23:
     case 26:
-      return Number(text)
+      return /^-?\d+$/.test(text) ? Number(text) : text
     case 700:
     case 701: {
       const number = Number(text)
@@ -53,7 +54,11 @@ export function jsonValue(oid: number, value: Uint8Array | null): unknown {
     }
     case 114:
     case 3802:
-      return JSON.parse(text)
+      try {
+        return JSON.parse(text)
+      } catch {
+        return text
+      }
     default:
       return text
   }

@@ -17,6 +17,10 @@ const SQLSTATE: Partial<Record<ErrorCode, string>> = {
   'approval.body_too_large': '54000',
   'approval.unavailable': '57P03',
   'access.denied': '42501',
+  'masking.lineage_unknown': '42501',
+  'masking.laundering': '42501',
+  'masking.binary_copy': '42501',
+  'masking.catalog_unavailable': '08006',
   'origin.unreachable': '08006', // connection_failure
   'origin.timeout': '08006',
   'recorder.unavailable': '57P03', // cannot_connect_now: try again shortly

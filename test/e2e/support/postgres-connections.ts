@@ -13,6 +13,8 @@ import { PG_ROLES, type PostgresServer } from '../../harness/postgres-server.ts'
 export const BENCH_DATABASE = 'bench'
 export const APP_CONNECTION = 'appdb'
 export const BENCH_CONNECTION = 'benchdb'
+/** The seeded shop again, with the customers' sensitive columns masked. */
+export const MASKED_CONNECTION = 'maskdb'
 
 const POLICY_FIXTURE = fileURLToPath(new URL('../fixtures/postgres-policy.yaml', import.meta.url))
 /** Applied mid-run by the policy tests; must keep the Postgres sections unchanged. */
@@ -30,6 +32,8 @@ export type PostgresAccess = {
   agentToken: string
   /** Agent token for `benchdb` (agent:e2e-pg-bench). */
   benchToken: string
+  /** Agent token for `maskdb` (agent:e2e-pg-masked). */
+  maskedToken: string
 }
 
 export async function registerPostgresConnections(
@@ -45,6 +49,7 @@ export async function registerPostgresConnections(
   for (const [name, database] of [
     [APP_CONNECTION, server.database],
     [BENCH_CONNECTION, BENCH_DATABASE],
+    [MASKED_CONNECTION, server.database],
   ] as const) {
     await admin('PUT', `/v1/admin/connections/${name}`, {
       kind: 'postgres',
@@ -82,6 +87,7 @@ export async function registerPostgresConnections(
   return {
     agentToken: await mint('e2e-pg-agent', APP_CONNECTION),
     benchToken: await mint('e2e-pg-bench', BENCH_CONNECTION),
+    maskedToken: await mint('e2e-pg-masked', MASKED_CONNECTION),
   }
 }
 
