@@ -131,12 +131,17 @@ function direct(port: number): string[] {
   return ['-h', '127.0.0.1', '-p', String(port), '-U', PG_ROLES.scram.user, 'app']
 }
 
-/** `gatehouse connect pgbench`, resolved once it says it is listening. */
-function startTunnel(gateway: string, token: string, port: number): Promise<ChildProcess> {
+/** `gatehouse connect <connection>`, resolved once it says it is listening. */
+export function startTunnel(
+  gateway: string,
+  token: string,
+  port: number,
+  connection = 'pgbench'
+): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['cli/gatehouse.ts', 'connect', 'pgbench', '--port', String(port)],
+      ['cli/gatehouse.ts', 'connect', connection, '--port', String(port)],
       {
         cwd: ROOT,
         env: { ...process.env, GATEHOUSE_URL: gateway, GATEHOUSE_TOKEN: token },
@@ -166,6 +171,6 @@ function startTunnel(gateway: string, token: string, port: number): Promise<Chil
   })
 }
 
-function round(value: number): number {
+export function round(value: number): number {
   return Math.round(value * 1000) / 1000
 }

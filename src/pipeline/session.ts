@@ -21,16 +21,16 @@ import {
   IdentifiedRefusal,
 } from '../identity/authenticate.ts'
 import { readBearerToken } from '../identity/bearer.ts'
+import { createHttpBodyMasker } from '../masking/http-body.ts'
+import { type MaskingProfile, maskingProfile } from '../masking/profile.ts'
+import { maskForRecord } from '../masking/record.ts'
+import { type MaskTally, tallyReport } from '../masking/types.ts'
 import type { CompiledPolicy } from '../policy/compile.ts'
 import { decide, isGranted } from '../policy/decide.ts'
 import { type Principals, principalsOf } from '../policy/principals.ts'
 import { compiledPolicyAt, type PolicyHead, policyHeadQuery } from '../policy/store.ts'
 import { SessionRecorder } from '../recorder/session-recorder.ts'
 import type { Gateway } from './gateway.ts'
-import { createHttpBodyMasker } from '../masking/http-body.ts'
-import { type MaskingProfile, maskingProfile } from '../masking/profile.ts'
-import { maskForRecord } from '../masking/record.ts'
-import { type MaskTally, tallyReport } from '../masking/types.ts'
 import { type BodyMasker, UNMASKED } from './mask.ts'
 import type { HoldOptions } from './pause.ts'
 import type { Caller, Command, ConnectionKind, ConnectionRef, Decision, Outcome } from './types.ts'
@@ -210,12 +210,7 @@ export class GatewaySession {
     this.ref = { id: connection.id, name: connection.name, kind: connection.kind }
     this.#policy = policy
     this.#principals = principals
-    this.masking = maskingProfile(
-      policy,
-      connection.name,
-      principals,
-      gateway.config.maskingSecret
-    )
+    this.masking = maskingProfile(policy, connection.name, principals, gateway.config.maskingSecret)
     this.#recorder = new SessionRecorder(gateway, {
       protocol: subject.protocol,
       connectionName: connection.name,

@@ -1,9 +1,10 @@
 /**
  * The `masking` section of a connection's policy: which columns, JSON paths and content
- * detectors mask what, with which strategy, and who is exempt. Kept as written; the
- * masking compiler (masking/compile-masking.ts) turns it into lookups.
+ * detectors mask what, with which strategy, and who is exempt. Kept as written;
+ * masking/profile.ts binds it to a caller and the masking key.
  */
 import { z } from 'zod'
+import { parseJsonPath } from '../masking/json/json-path.ts'
 import { DETECTOR_NAMES, MASK_STRATEGIES } from '../masking/types.ts'
 import { Subject } from './subject.ts'
 
@@ -19,9 +20,18 @@ const ColumnName = z
 
 /**
  * `$.customers[*].email`, `$..card`, `$.data.*.token`, `$['odd key']`: see
- * masking/json/json-path.ts for the grammar; checked again when the policy compiles.
+ * masking/json/json-path.ts for the grammar.
  */
-const JsonPathText = z.string().startsWith('$', 'must be a JSON path starting with $').max(500)
+const JsonPathText = z
+  .string()
+  .max(500)
+  .superRefine((text, ctx) => {
+    try {
+      parseJsonPath(text)
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message })
+    }
+  })
 
 export const MaskStrategy = z.enum(MASK_STRATEGIES)
 

@@ -50,7 +50,10 @@ describe('psql', () => {
       'SELECT id, email, card, upper(email), ssn FROM customers ORDER BY id',
     ])
     expect(result.code).toBe(0)
-    const rows = result.stdout.trim().split('\n').map((line) => line.split('|'))
+    const rows = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split('|'))
     expect(rows).toHaveLength(3)
     for (const [id, email, card, shouted, ssn] of rows) {
       expect(id).toMatch(/^[123]$/)
@@ -89,7 +92,9 @@ describe('psql', () => {
 describe('node-postgres', () => {
   it('masks text results of the extended protocol, by view and by CTE', async () => {
     const client = await connect()
-    const viaView = await client.query('SELECT id, shouted, contact FROM customer_contacts ORDER BY id')
+    const viaView = await client.query(
+      'SELECT id, shouted, contact FROM customer_contacts ORDER BY id'
+    )
     const viaCte = await client.query(
       'WITH c AS (SELECT id, card AS x FROM customers) SELECT x FROM c WHERE id = $1',
       [1]
@@ -101,7 +106,8 @@ describe('node-postgres', () => {
     }
     expect(viaCte.rows).toEqual([{ x: '************1111' }])
     const raw = await rawSensitiveValues()
-    for (const value of raw) expect(JSON.stringify([viaView.rows, viaCte.rows])).not.toContain(value)
+    for (const value of raw)
+      expect(JSON.stringify([viaView.rows, viaCte.rows])).not.toContain(value)
   })
 
   it('masks binary results, and nulls a sensitive value whose type cannot hold a mask', async () => {
@@ -121,7 +127,7 @@ describe('node-postgres', () => {
   it('returns the same token for the same value, so masked columns still join', async () => {
     const client = await connect()
     const { rows } = await client.query(
-      "SELECT c.email AS a, e.email AS b FROM customers c JOIN customer_emails e USING (id) ORDER BY id"
+      'SELECT c.email AS a, e.email AS b FROM customers c JOIN customer_emails e USING (id) ORDER BY id'
     )
     for (const row of rows) expect(row.a).toBe(row.b)
     expect(new Set(rows.map((row) => row.a)).size).toBe(3)

@@ -27,6 +27,9 @@ CREATE VIEW customer_emails AS SELECT id, email FROM customers;
 CREATE VIEW customer_contacts AS
   SELECT id, name, upper(email) AS shouted, name || ' <' || email || '>' AS contact FROM customers;
 CREATE VIEW gold_contacts AS SELECT contact FROM customer_contacts WHERE id = 1;
+CREATE TABLE payments (id int, region text, card text) PARTITION BY LIST (region);
+CREATE TABLE payments_eu PARTITION OF payments FOR VALUES IN ('eu');
+INSERT INTO payments VALUES (1, 'eu', '4111111111111111');
 RESET ROLE;
 `
 

@@ -73,6 +73,7 @@ beforeAll(async () => {
           columns: {
             'public.customers.email': 'token',
             'customers.card': 'partial',
+            'payments.card': 'partial',
             'customers.phone': 'fake',
             'customers.ssn': { strategy: 'redact', exempt: ['agent:nobody'] },
           },
@@ -98,11 +99,11 @@ const LINEAGE_CASES: [sql: string, masked: Record<number, MaskStrategy | 'json'>
   ["SELECT email || '' AS e FROM customers ORDER BY id", { 0: 'token' }],
   ['SELECT substr(email, 1, 3) FROM customers ORDER BY id', { 0: 'token' }],
   ['SELECT concat(name, email) FROM customers ORDER BY id', { 0: 'token' }],
-  ['SELECT email::varchar(200), card::text FROM customers ORDER BY id', { 0: 'token', 1: 'partial' }],
   [
-    "SELECT encode(convert_to(email, 'UTF8'), 'base64') FROM customers ORDER BY id",
-    { 0: 'token' },
+    'SELECT email::varchar(200), card::text FROM customers ORDER BY id',
+    { 0: 'token', 1: 'partial' },
   ],
+  ["SELECT encode(convert_to(email, 'UTF8'), 'base64') FROM customers ORDER BY id", { 0: 'token' }],
   ['WITH c AS (SELECT id, email AS e FROM customers) SELECT e FROM c ORDER BY id', { 0: 'token' }],
   ['SELECT x FROM (SELECT id, card AS x FROM customers) s ORDER BY id', { 0: 'partial' }],
   ['SELECT * FROM customer_emails ORDER BY id', { 1: 'token' }],
@@ -113,6 +114,8 @@ const LINEAGE_CASES: [sql: string, masked: Record<number, MaskStrategy | 'json'>
   ['SELECT array_agg(email ORDER BY id) FROM customers', { 0: 'token' }],
   ['SELECT u FROM customers u ORDER BY id', { 0: 'redact' }],
   ['SELECT phone FROM customers ORDER BY id', { 0: 'fake' }],
+  ['SELECT card FROM payments_eu', { 0: 'partial' }],
+  ['SELECT * FROM payments', { 2: 'partial' }],
   [
     'SELECT c.id, c.card, o.total FROM customers c JOIN orders o ON o.customer_id = c.id ORDER BY o.id',
     { 1: 'partial' },
@@ -206,7 +209,7 @@ describe('refusals before anything reaches the origin', () => {
     ['SELECT * FROM unnest(ARRAY(SELECT email FROM customers))', 'masking.lineage_unknown'],
     ['CREATE TABLE leaked AS SELECT email FROM customers', 'masking.laundering'],
     [
-      "INSERT INTO orders (customer_id, total, status) SELECT id, 1, email FROM customers",
+      'INSERT INTO orders (customer_id, total, status) SELECT id, 1, email FROM customers',
       'masking.laundering',
     ],
     ['UPDATE orders SET status = (SELECT email FROM customers LIMIT 1)', 'masking.laundering'],
@@ -276,8 +279,20 @@ describe('extended protocol', () => {
   it('masks binary results the client never described, and nulls what cannot hold a mask', async () => {
     const tunnel = await connect('maskdb')
     tunnel.sendMessages(
-      { type: 'Parse', statement: 's1', query: 'SELECT email, length(email), id FROM customers WHERE id = 1', parameterTypes: [] },
-      { type: 'Bind', portal: '', statement: 's1', parameterFormats: [], parameters: [], resultFormats: [1] },
+      {
+        type: 'Parse',
+        statement: 's1',
+        query: 'SELECT email, length(email), id FROM customers WHERE id = 1',
+        parameterTypes: [],
+      },
+      {
+        type: 'Bind',
+        portal: '',
+        statement: 's1',
+        parameterFormats: [],
+        parameters: [],
+        resultFormats: [1],
+      },
       { type: 'Execute', portal: '', maxRows: 0 },
       { type: 'Sync' }
     )
@@ -292,7 +307,9 @@ describe('extended protocol', () => {
     ])
     const row = messages.find((message) => message.type === 'DataRow')
     if (row?.type !== 'DataRow') throw new Error('no row')
-    expect(new TextDecoder().decode(row.values[0] ?? undefined)).toBe(mask('token', 'ada@example.com'))
+    expect(new TextDecoder().decode(row.values[0] ?? undefined)).toBe(
+      mask('token', 'ada@example.com')
+    )
     expect(row.values[1]).toBeNull()
     expect(row.values[2]).toEqual(new Uint8Array([0, 0, 0, 1]))
   })
@@ -303,12 +320,19 @@ describe('the JSON SQL API', () => {
     const response = await gatewayFetch('/v1/connections/maskdb/query', {
       method: 'POST',
       headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ sql: 'SELECT id, email, notes FROM customers WHERE id = $1', params: [3] }),
+      body: JSON.stringify({
+        sql: 'SELECT id, email, notes FROM customers WHERE id = $1',
+        params: [3],
+      }),
     })
     expect(response.status).toBe(200)
     const body = (await response.json()) as Record<string, unknown>
     expect(body.rows).toEqual([
-      [3, mask('token', 'alan@example.com'), 'rotated [REDACTED]; new key [REDACTED]; call [REDACTED]'],
+      [
+        3,
+        mask('token', 'alan@example.com'),
+        'rotated [REDACTED]; new key [REDACTED]; call [REDACTED]',
+      ],
     ])
     expect(body.masked).toEqual({
       columns: ['email', 'notes'],
@@ -346,7 +370,8 @@ describe('transcripts', () => {
     const texts: string[] = []
     for (const object of listed.objects) {
       const text = (await (await env.SESSIONS.get(object.key))?.text()) ?? ''
-      for (const value of RAW_VALUES) expect(text, `${object.key} holds ${value}`).not.toContain(value)
+      for (const value of RAW_VALUES)
+        expect(text, `${object.key} holds ${value}`).not.toContain(value)
       texts.push(text)
     }
     const all = texts.join('\n')

@@ -126,7 +126,8 @@ export class ResponseTracker {
         if (head.kind === 'hidden-describe' && frame.type !== 'E') out = []
         if (frame.type === 'E')
           this.#failExtended(head.kind === 'hidden-describe' ? undefined : head.settle, frame)
-        else if (frame.type !== 't') this.#pop(head.kind === 'hidden-describe' ? undefined : head.settle)
+        else if (frame.type !== 't')
+          this.#pop(head.kind === 'hidden-describe' ? undefined : head.settle)
         break
       case 'parse':
       case 'bind':

@@ -56,15 +56,35 @@ const RANDOM_SECRET = 'Zx8Kp2Lm9Qr4Tv7Wy1Bn5Cd3Fg6Hj0'
 describe('detectors find what they are for', () => {
   it.each<[string, string, DetectorName, string]>([
     ['a plain address', 'mail jane.doe@example.com today', 'email', 'jane.doe@example.com'],
-    ['a tagged address before a full stop', 'to ops+alerts@mail.example.co.uk.', 'email', 'ops+alerts@mail.example.co.uk'],
-    ['an address in angle brackets', 'From: "Jane" <jane_doe-1@sub.example.org>', 'email', 'jane_doe-1@sub.example.org'],
+    [
+      'a tagged address before a full stop',
+      'to ops+alerts@mail.example.co.uk.',
+      'email',
+      'ops+alerts@mail.example.co.uk',
+    ],
+    [
+      'an address in angle brackets',
+      'From: "Jane" <jane_doe-1@sub.example.org>',
+      'email',
+      'jane_doe-1@sub.example.org',
+    ],
     ['a UK number in E.164 with spaces', 'call +44 20 7946 0018 now', 'phone', '+44 20 7946 0018'],
     ['a US number in E.164 with spaces', 'call +1 202 555 0143', 'phone', '+1 202 555 0143'],
     ['a compact E.164 number', 'tel:+12025550143', 'phone', '+12025550143'],
-    ['a US number with the area code in parentheses', 'office (202) 555-0143 ext', 'phone', '(202) 555-0143'],
+    [
+      'a US number with the area code in parentheses',
+      'office (202) 555-0143 ext',
+      'phone',
+      '(202) 555-0143',
+    ],
     ['a dashed US number', 'cell: 202-555-0143', 'phone', '202-555-0143'],
     ['a dotted US number', 'cell 202.555.0143.', 'phone', '202.555.0143'],
-    ['a US number with country code and parentheses', '+1 (202) 555-0143', 'phone', '+1 (202) 555-0143'],
+    [
+      'a US number with country code and parentheses',
+      '+1 (202) 555-0143',
+      'phone',
+      '+1 (202) 555-0143',
+    ],
     ['a national number with trunk 0', 'ring 020 7946 0018', 'phone', '020 7946 0018'],
     ['a spaced Visa number', 'card 4111 1111 1111 1111 exp 12/27', 'card', '4111 1111 1111 1111'],
     ['a dashed Mastercard number', 'card 5555-5555-5555-4444', 'card', '5555-5555-5555-4444'],
@@ -72,15 +92,35 @@ describe('detectors find what they are for', () => {
     ['an Amex number in 4-6-5 groups', 'amex 3782 822463 10005', 'card', '3782 822463 10005'],
     ['a 2-series Mastercard', '2223003122003222', 'card', '2223003122003222'],
     ['a Discover number', '6011111111111117', 'card', '6011111111111117'],
-    ['an IBAN in print form', 'pay GB82 WEST 1234 5698 7654 32 now', 'iban', 'GB82 WEST 1234 5698 7654 32'],
-    ['an IBAN in electronic form', 'iban: DE89370400440532013000', 'iban', 'DE89370400440532013000'],
+    [
+      'an IBAN in print form',
+      'pay GB82 WEST 1234 5698 7654 32 now',
+      'iban',
+      'GB82 WEST 1234 5698 7654 32',
+    ],
+    [
+      'an IBAN in electronic form',
+      'iban: DE89370400440532013000',
+      'iban',
+      'DE89370400440532013000',
+    ],
     ['the shortest IBAN (Norway)', 'NO9386011117947', 'iban', 'NO9386011117947'],
     ['a dashed SSN', 'SSN 123-45-6789.', 'us_ssn', '123-45-6789'],
     ['a bare SSN after its label', '{"ssn":"219099998"}', 'us_ssn', '219099998'],
-    ['a bare SSN after "social security number"', 'Social Security Number: 536225512', 'us_ssn', '536225512'],
+    [
+      'a bare SSN after "social security number"',
+      'Social Security Number: 536225512',
+      'us_ssn',
+      '536225512',
+    ],
     ['a JWT', `Authorization: Bearer ${JWT}`, 'jwt', JWT],
     ['an AWS access key id', `key=${AWS_ACCESS_KEY_ID}&x=1`, 'aws_key', AWS_ACCESS_KEY_ID],
-    ['an AWS secret assigned to its name', `aws_secret_access_key = ${AWS_SECRET}`, 'aws_key', AWS_SECRET],
+    [
+      'an AWS secret assigned to its name',
+      `aws_secret_access_key = ${AWS_SECRET}`,
+      'aws_key',
+      AWS_SECRET,
+    ],
     ['an AWS secret in JSON', `{"AWS_SECRET_ACCESS_KEY": "${AWS_SECRET}"}`, 'aws_key', AWS_SECRET],
     ['a classic GitHub token', `token ${GITHUB_TOKEN}`, 'github_token', GITHUB_TOKEN],
     ['a fine-grained GitHub token', GITHUB_PAT, 'github_token', GITHUB_PAT],
@@ -88,12 +128,32 @@ describe('detectors find what they are for', () => {
     ['a Slack webhook URL', `post to ${SLACK_WEBHOOK} please`, 'slack_token', SLACK_WEBHOOK],
     ['a Stripe live secret key', `"${STRIPE_LIVE}"`, 'stripe_key', STRIPE_LIVE],
     ['a Stripe restricted test key', STRIPE_RESTRICTED, 'stripe_key', STRIPE_RESTRICTED],
-    ['an OpenAI project key', `OPENAI_API_KEY=${OPENAI_PROJECT_KEY}`, 'api_key', OPENAI_PROJECT_KEY],
+    [
+      'an OpenAI project key',
+      `OPENAI_API_KEY=${OPENAI_PROJECT_KEY}`,
+      'api_key',
+      OPENAI_PROJECT_KEY,
+    ],
     ['a legacy OpenAI key', OPENAI_LEGACY_KEY, 'api_key', OPENAI_LEGACY_KEY],
     ['a random high-entropy token', `session ${RANDOM_SECRET} ok`, 'secret', RANDOM_SECRET],
-    ['padded base64 key material', 'k: q8Vx2LmN5pR7tW1yZ3bC6dF9gH0jK4sA==,', 'secret', 'q8Vx2LmN5pR7tW1yZ3bC6dF9gH0jK4sA=='],
-    ['Basic credentials (user:password)', 'Basic YWxhZGRpbjpvcGVuc2VzYW1lMTIz', 'secret', 'YWxhZGRpbjpvcGVuc2VzYW1lMTIz'],
-    ['a hex secret assigned to a key name', 'api_key=3f9a0c6e1b7d4f2a8c5e9b0d1f3a7c6e', 'secret', '3f9a0c6e1b7d4f2a8c5e9b0d1f3a7c6e'],
+    [
+      'padded base64 key material',
+      'k: q8Vx2LmN5pR7tW1yZ3bC6dF9gH0jK4sA==,',
+      'secret',
+      'q8Vx2LmN5pR7tW1yZ3bC6dF9gH0jK4sA==',
+    ],
+    [
+      'Basic credentials (user:password)',
+      'Basic YWxhZGRpbjpvcGVuc2VzYW1lMTIz',
+      'secret',
+      'YWxhZGRpbjpvcGVuc2VzYW1lMTIz',
+    ],
+    [
+      'a hex secret assigned to a key name',
+      'api_key=3f9a0c6e1b7d4f2a8c5e9b0d1f3a7c6e',
+      'secret',
+      '3f9a0c6e1b7d4f2a8c5e9b0d1f3a7c6e',
+    ],
   ])('finds %s', (_, text, detector, value) => {
     expect(found(text)).toEqual([[detector, value]])
   })
@@ -121,7 +181,10 @@ describe('detectors find what they are for', () => {
   })
 
   it('prefers a Stripe key over the generic sk- API key and a JWT over secret', () => {
-    expect(found(`${STRIPE_LIVE} ${JWT}`).map(([detector]) => detector)).toEqual(['stripe_key', 'jwt'])
+    expect(found(`${STRIPE_LIVE} ${JWT}`).map(([detector]) => detector)).toEqual([
+      'stripe_key',
+      'jwt',
+    ])
   })
 
   it('finds several values in one text, in order', () => {

@@ -37,6 +37,8 @@ type CatalogRow = {
   kind: string
   columns: [number, string][]
   definition: string | null
+  /** For a partition or inheritance child, the relation the policy named; else itself. */
+  root: { schema: string; name: string }
 }
 
 /**
@@ -58,8 +60,10 @@ export async function loadMaskingCatalog(
       attnums: new Map(row.columns.map(([attnum, name]) => [name, attnum])),
     })
     const sensitive = new Map<string, MaskReason[]>()
+    // A partition or child table holds its parent's columns, and so its sensitivity.
+    const { root } = row
     for (const column of columns) {
-      if (column.table !== row.name || (column.schema && column.schema !== row.schema)) continue
+      if (column.table !== root.name || (column.schema && column.schema !== root.schema)) continue
       if (!names.includes(column.column)) continue
       sensitive.set(column.column, [...(sensitive.get(column.column) ?? []), column.reason])
     }
@@ -99,8 +103,9 @@ export async function loadMaskingCatalog(
 }
 
 /**
- * One statement: the relations the policy names (any schema when it names none), then
- * every view that depends on one of them, transitively, with its columns and definition.
+ * One statement: the relations the policy names (any schema when it names none), their
+ * partitions and inheritance children, then every view that depends on any of them,
+ * transitively, with its columns and definition.
  */
 function catalogSql(columns: readonly ColumnMask[]): string {
   const matches = [
@@ -112,9 +117,13 @@ function catalogSql(columns: readonly ColumnMask[]): string {
       )
     ),
   ]
-  return `WITH RECURSIVE base AS (
+  return `WITH RECURSIVE named AS (
   SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND (${matches.join(' OR ') || 'false'})
+), base(oid, root) AS (
+  SELECT oid, oid FROM named
+  UNION
+  SELECT i.inhrelid, base.root FROM base JOIN pg_catalog.pg_inherits i ON i.inhparent = base.oid
 ), related(oid, depth) AS (
   SELECT oid, 0 FROM base
   UNION
@@ -127,9 +136,13 @@ function catalogSql(columns: readonly ColumnMask[]): string {
 SELECT c.oid, n.nspname, c.relname, c.relkind,
   (SELECT json_agg(json_build_array(a.attnum, a.attname) ORDER BY a.attnum)
      FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
-  CASE WHEN c.oid IN (SELECT oid FROM base) THEN NULL ELSE pg_catalog.pg_get_viewdef(c.oid) END
+  CASE WHEN c.oid IN (SELECT oid FROM base) THEN NULL ELSE pg_catalog.pg_get_viewdef(c.oid) END,
+  rn.nspname, r.relname
 FROM (SELECT DISTINCT oid FROM related) v
-JOIN pg_catalog.pg_class c ON c.oid = v.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace`
+JOIN pg_catalog.pg_class c ON c.oid = v.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN (SELECT DISTINCT ON (oid) oid, root FROM base) b ON b.oid = c.oid
+LEFT JOIN pg_catalog.pg_class r ON r.oid = coalesce(b.root, c.oid)
+LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace`
 }
 
 function literal(value: string): string {
@@ -151,9 +164,8 @@ async function queryRows(origin: OriginSession, sql: string): Promise<CatalogRow
     }
     const message = decodeBackendMessage(frame)
     if (message.type === 'DataRow') {
-      const [oid, schema, name, kind, columns, definition] = message.values.map((value) =>
-        value === null ? null : decoder.decode(value)
-      )
+      const [oid, schema, name, kind, columns, definition, rootSchema, rootName] =
+        message.values.map((value) => (value === null ? null : decoder.decode(value)))
       rows.push({
         oid: Number(oid),
         schema: schema ?? '',
@@ -161,6 +173,7 @@ async function queryRows(origin: OriginSession, sql: string): Promise<CatalogRow
         kind: kind ?? '',
         columns: columns ? (JSON.parse(columns) as [number, string][]) : [],
         definition: definition ?? null,
+        root: { schema: rootSchema ?? schema ?? '', name: rootName ?? name ?? '' },
       })
     } else if (message.type === 'ErrorResponse') {
       failure = message.fields.message ?? 'unknown error'

@@ -4,9 +4,15 @@
  * row is split into fields, the planned ones masked, and the row written back the same
  * way. Binary COPY of sensitive data is refused before it starts (see statement-plans).
  */
-import type { CopyOut } from '../../../masking/sql/index.ts'
+
 import type { MaskingProfile } from '../../../masking/profile.ts'
-import { type MaskFunction, type MaskReason, type MaskTally, tallyOf } from '../../../masking/types.ts'
+import type { CopyOut } from '../../../masking/sql/index.ts'
+import {
+  type MaskFunction,
+  type MaskReason,
+  type MaskTally,
+  tallyOf,
+} from '../../../masking/types.ts'
 
 /** One field of a COPY row: masked (sensitive), scanned by detectors, or passed. */
 export type CopyColumn =
@@ -95,7 +101,14 @@ function quoteCsv(value: string, copy: CopyOut): string {
   return `${copy.quote}${escaped}${copy.quote}`
 }
 
-const TEXT_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' }
+const TEXT_ESCAPES: Record<string, string> = {
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+}
 
 /** COPY text format: backslash escapes (COPY, "File Formats"). */
 function unescapeText(field: string): string {

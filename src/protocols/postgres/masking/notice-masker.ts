@@ -8,7 +8,13 @@ import type { MessageFrame } from '../codec/framer.ts'
 import type { NoticeFieldName } from '../codec/notice-fields.ts'
 
 /** Fields that carry free text from the server (the rest are codes, names and positions). */
-const TEXT_FIELDS: readonly NoticeFieldName[] = ['message', 'detail', 'hint', 'where', 'internalQuery']
+const TEXT_FIELDS: readonly NoticeFieldName[] = [
+  'message',
+  'detail',
+  'hint',
+  'where',
+  'internalQuery',
+]
 
 /** The frame's bytes with detector findings masked; the original bytes when none. */
 export function maskNoticeFrame(frame: MessageFrame, masker: TextMasker): Uint8Array {

@@ -4,7 +4,7 @@
  * and the origin's catalog to plan its columns; rows and COPY data are rewritten by the
  * plan; before each CommandComplete a NoticeResponse tells the client what was masked.
  */
-import { UNKNOWN_LINEAGE_REASON, type MaskingProfile } from '../../../masking/profile.ts'
+import { type MaskingProfile, UNKNOWN_LINEAGE_REASON } from '../../../masking/profile.ts'
 import { alignLineage, type StatementLineage } from '../../../masking/sql/index.ts'
 import type { MaskReason, MaskTally } from '../../../masking/types.ts'
 import { decodeBackendMessage, type FieldDescription } from '../codec/backend.ts'
@@ -92,17 +92,24 @@ export class ResultMasker {
   /** Rows with no description seen: every column is treated as sensitive and opaque. */
   #blindPlan(frame: MessageFrame): RowPlan {
     const count = new DataView(frame.body.buffer, frame.body.byteOffset).getInt16(0)
-    const fields = Array.from({ length: count }, (): FieldDescription => ({
-      name: '?',
-      tableOid: 0,
-      columnAttributeNumber: 0,
-      dataTypeOid: 0,
-      dataTypeSize: -1,
-      typeModifier: -1,
-      format: 1,
-    }))
+    const fields = Array.from(
+      { length: count },
+      (): FieldDescription => ({
+        name: '?',
+        tableOid: 0,
+        columnAttributeNumber: 0,
+        dataTypeOid: 0,
+        dataTypeSize: -1,
+        typeModifier: -1,
+        format: 1,
+      })
+    )
     this.#fields = fields
-    return planRows(fields, fields.map(() => [UNKNOWN_LINEAGE_REASON]), this.#profile)
+    return planRows(
+      fields,
+      fields.map(() => [UNKNOWN_LINEAGE_REASON]),
+      this.#profile
+    )
   }
 
   #startCopy(frame: MessageFrame): void {
@@ -178,7 +185,10 @@ const DEFAULT_COPY = {
  * Per-column reasons from the statement's lineage: undefined when the statement reads
  * nothing sensitive, null when it does but its columns cannot be matched to the result.
  */
-function tracedReasons(lineage: StatementLineage, count: number): MaskReason[][] | null | undefined {
+function tracedReasons(
+  lineage: StatementLineage,
+  count: number
+): MaskReason[][] | null | undefined {
   const result = lineage.result
   if (result?.kind === 'columns') {
     const aligned = alignLineage(result, count)

@@ -6,13 +6,13 @@
  * Cursors and prepared statements declared in SQL are remembered by name.
  */
 import { GatehouseError } from '../../../errors.ts'
-import type { Command, SqlCommand } from '../../../pipeline/types.ts'
 import type { MaskingProfile } from '../../../masking/profile.ts'
 import {
   type ResultLineage,
   type StatementLineage,
   statementLineage,
 } from '../../../masking/sql/index.ts'
+import type { Command, SqlCommand } from '../../../pipeline/types.ts'
 import { parseSqlSync } from '../../../policy/sql/index.ts'
 import type { MaskingCatalog } from './catalog.ts'
 import { ResultMasker, type StatementPlan } from './result-masker.ts'
