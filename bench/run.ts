@@ -8,6 +8,7 @@ import { cpus } from 'node:os'
 import { type ApprovalLatency, benchApprovalLatency } from './approval-latency.ts'
 import { startBenchGateway } from './bench-gateway.ts'
 import { benchBundleSize } from './bundle-size.ts'
+import { benchDetectorThroughput } from './detector-throughput.ts'
 import { benchHttpLatency } from './http-latency.ts'
 import { benchPgbench } from './pgbench.ts'
 import { benchPolicyDecision } from './policy-decision.ts'
@@ -23,6 +24,12 @@ log(`  p50 ${policyDecision.p50Micros} µs, p99 ${policyDecision.p99Micros} µs`
 log('SQL classification (typical OLTP statements, real Postgres grammar)')
 const sqlClassification = await benchSqlClassification()
 log(`  p50 ${sqlClassification.p50Micros} µs, p99 ${sqlClassification.p99Micros} µs`)
+
+log('masking detectors (all 13, cell by cell over representative row text)')
+const detectorThroughput = benchDetectorThroughput()
+log(
+  `  ${detectorThroughput.mbPerSecond} MB/s over ${(detectorThroughput.bytes / 1e6).toFixed(0)} MB, ${detectorThroughput.matches} matches`
+)
 
 log('bundle size (wrangler deploy --dry-run)')
 const bundle = await benchBundleSize()
@@ -58,6 +65,7 @@ const results = {
   approvals,
   policyDecision,
   sqlClassification,
+  detectorThroughput,
   bundle,
   budgets: {
     httpAddedP50VsPassthrough: {
@@ -79,6 +87,11 @@ const results = {
       target: 'tunnel TPS >= 0.5 x direct (pgbench -S -c 4, recording on)',
       measured: pgbench.simple.ratio,
       met: pgbench.simple.ratio >= 0.5,
+    },
+    detectorThroughputMBps: {
+      target: detectorThroughput.target,
+      measured: detectorThroughput.mbPerSecond,
+      met: detectorThroughput.mbPerSecond >= detectorThroughput.target,
     },
     bundleGzipMiB: { target: 3, measured: bundle.gzipMiB, met: bundle.gzipMiB <= 3 },
   },

@@ -23,12 +23,12 @@ export type HttpBodyMaskerOptions = {
 export const MASKING_HEADER = 'x-gatehouse-masking'
 
 /** Content codings DecompressionStream decodes (RFC 9110 §8.4.1; x-gzip is gzip). */
-const DECODERS: Record<string, 'gzip' | 'deflate' | null> = {
-  identity: null,
-  gzip: 'gzip',
-  'x-gzip': 'gzip',
-  deflate: 'deflate',
-}
+const DECODERS = new Map<string, 'gzip' | 'deflate' | null>([
+  ['identity', null],
+  ['gzip', 'gzip'],
+  ['x-gzip', 'gzip'],
+  ['deflate', 'deflate'],
+])
 
 /** Response headers that describe the origin's bytes, not the masked identity body. */
 const STALE_HEADERS = [
@@ -136,7 +136,7 @@ function decode(
     .split(',')
     .map((coding) => coding.trim().toLowerCase())
     .filter((coding) => coding !== '')
-  const unknown = codings.find((coding) => !(coding in DECODERS))
+  const unknown = codings.find((coding) => !DECODERS.has(coding))
   if (unknown !== undefined) {
     body.cancel().catch(() => {})
     throw new GatehouseError(
@@ -147,7 +147,7 @@ function decode(
   }
   let decoded = body
   for (const coding of codings.reverse()) {
-    const format = DECODERS[coding]
+    const format = DECODERS.get(coding)
     if (format) decoded = decoded.pipeThrough(new DecompressionStream(format))
   }
   return decoded

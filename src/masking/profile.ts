@@ -36,6 +36,8 @@ export type MaskingProfile = {
   readonly paths: readonly PathMask[]
   /** The detectors in force for this caller. */
   readonly text: TextMasker
+  /** Their names, as the HTTP masking header reports them. */
+  readonly detectors: readonly DetectorName[]
   /** Every detector of the connection, exemptions aside: what transcripts store is masked with it. */
   readonly record: TextMasker
   readonly unknownLineage: 'refuse' | 'mask'
@@ -100,8 +102,10 @@ export function maskingProfile(
       mask: maskFunction(strategyOf(rule), key),
     })
   }
-  const text = textMasker(masking, key, applies)
-  const record = textMasker(masking, key, () => true)
+  const detectors = detectorRules(masking, applies)
+  const text = detectors.size ? createTextMasker(detectors, key) : NO_DETECTORS
+  const recorded = detectorRules(masking, () => true)
+  const record = recorded.size ? createTextMasker(recorded, key) : NO_DETECTORS
   const strategies = new Map<MaskReason, MaskStrategy>(
     columns.map((column) => [column.reason, column.strategy])
   )
@@ -119,6 +123,7 @@ export function maskingProfile(
     columns,
     paths,
     text,
+    detectors: [...detectors.keys()],
     record,
     unknownLineage: masking.unknownLineage,
     maskFor(reasons) {
@@ -134,23 +139,24 @@ export const INACTIVE_PROFILE: MaskingProfile = {
   columns: [],
   paths: [],
   text: NO_DETECTORS,
+  detectors: [],
   record: NO_DETECTORS,
   unknownLineage: 'refuse',
   maskFor: () => () => '[REDACTED]',
 }
 
-function textMasker(
+/** Each detector in force and its strategy; `all` covers those not named. */
+function detectorRules(
   masking: MaskingPolicy,
-  key: Uint8Array,
   applies: (rule: MaskRule) => boolean
-): TextMasker {
+): Map<DetectorName, MaskStrategy> {
   const rules = new Map<DetectorName, MaskStrategy>()
   const fallback = masking.detectors.all
   for (const name of DETECTOR_NAMES) {
     const rule = masking.detectors[name] ?? fallback
     if (rule && applies(rule)) rules.set(name, typeof rule === 'string' ? rule : rule.strategy)
   }
-  return rules.size ? createTextMasker(rules, key) : NO_DETECTORS
+  return rules
 }
 
 function isExempt(subjects: readonly string[] | undefined, principals: Principals): boolean {

@@ -373,8 +373,10 @@ export class GatewaySession {
   }
 
   #bodyMasker(tally: MaskTally): BodyMasker {
-    const { paths, text } = this.masking
-    return paths.length || text.active ? createHttpBodyMasker({ paths, text, tally }) : UNMASKED
+    const { paths, text, detectors } = this.masking
+    return paths.length || text.active
+      ? createHttpBodyMasker({ paths, text, tally, detectors })
+      : UNMASKED
   }
 
   /** An outcome as stored: detector-masked, with what the masker masked on the way out. */

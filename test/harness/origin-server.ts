@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
+import { ORIGIN_CUSTOMERS } from './origin-customers.ts'
 
 export type Arrival = {
   at: number
@@ -135,28 +136,10 @@ function json(res: ServerResponse, status: number, body: unknown) {
   res.end(text)
 }
 
-/** Customer records with sensitive fields, as a paginated API would return them. */
-export const ORIGIN_CUSTOMERS = [
-  {
-    id: 1,
-    order: 'ORD-2024-000123',
-    email: 'ada@example.com',
-    card: { number: '4111 1111 1111 1111', expires: '2029-04' },
-    note: 'key AKIAIOSFODNN7EXAMPLE rotated on 2026-01-02T03:04:05Z',
-  },
-  {
-    id: 2,
-    order: 'ORD-2024-000124',
-    email: 'grace@example.com',
-    card: { number: '5500 0055 5555 5559', expires: '2030-01' },
-    note: 'call +1 202 555 0143 after 5pm',
-  },
-]
-
 /**
  * `/customers`: the records as JSON, chunked (`?chunk=N` bytes per write, so values
- * straddle chunk boundaries), optionally compressed (`?encoding=gzip|deflate|br`), or as
- * plain text (`?format=text`).
+ * straddle chunk boundaries), optionally compressed (`?encoding=gzip|deflate|br`), with a
+ * Content-Length (`?length`), or as plain text (`?format=text`).
  */
 async function customers(url: URL, res: ServerResponse) {
   const text = url.searchParams.get('format') === 'text'
@@ -177,6 +160,7 @@ async function customers(url: URL, res: ServerResponse) {
   res.writeHead(200, {
     'content-type': text ? 'text/plain; charset=utf-8' : 'application/json',
     ...(encoding ? { 'content-encoding': encoding } : {}),
+    ...(url.searchParams.has('length') ? { 'content-length': encoded.length } : {}),
   })
   const chunk = Number(url.searchParams.get('chunk') ?? encoded.length)
   for (let at = 0; at < encoded.length; at += chunk) {

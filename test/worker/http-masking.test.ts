@@ -6,7 +6,8 @@
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { deriveMaskingKey, maskFunction } from '../../src/masking/strategies.ts'
-import { ORIGIN_CUSTOMERS } from '../harness/origin-server.ts'
+import { DETECTOR_NAMES } from '../../src/masking/types.ts'
+import { ORIGIN_CUSTOMERS } from '../harness/origin-customers.ts'
 import {
   applyPolicy,
   asAgent,
@@ -80,12 +81,22 @@ describe('JSON responses', () => {
     const response = await get(`crm/${path}`)
     expect(response.status).toBe(200)
     expect(response.headers.get('content-encoding')).toBeNull()
-    expect(response.headers.get('x-gatehouse-masking')).toBeTruthy()
+    expect(response.headers.get('x-gatehouse-masking')).toBe(
+      `paths=2; detectors=${DETECTOR_NAMES.join(',')}`
+    )
     expect(await response.json()).toEqual(MASKED)
   })
 
   it('passes the same body untouched on a connection without masking', async () => {
     const response = await get('crm-raw/customers?chunk=7')
+    expect(await response.json()).toEqual({ customers: ORIGIN_CUSTOMERS, next: null })
+  })
+
+  it('passes a compressed body with a Content-Length through unmasked connections as sent', async () => {
+    const response = await get('crm-raw/customers?encoding=gzip&length')
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-encoding')).toBe('gzip')
+    // The gzip bytes and their length went out as the origin sent them; fetch decodes them.
     expect(await response.json()).toEqual({ customers: ORIGIN_CUSTOMERS, next: null })
   })
 

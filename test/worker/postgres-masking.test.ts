@@ -7,6 +7,7 @@ import { env } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { deriveMaskingKey, maskFunction } from '../../src/masking/strategies.ts'
 import type { MaskStrategy } from '../../src/masking/types.ts'
+import type { BackendMessage } from '../../src/protocols/postgres/codec/backend.ts'
 import { PG_ROLES } from '../harness/postgres-roles.ts'
 import {
   admin,
@@ -380,9 +381,9 @@ describe('transcripts', () => {
   })
 })
 
-function copyRows(messages: { type: string }[]): string[] {
+function copyRows(messages: BackendMessage[]): string[] {
   const decoder = new TextDecoder()
   return messages.flatMap((message) =>
-    message.type === 'CopyData' ? [decoder.decode((message as { data: Uint8Array }).data)] : []
+    message.type === 'CopyData' ? [decoder.decode(message.data)] : []
   )
 }

@@ -14,6 +14,9 @@ const MAX_DOMAIN_CHARS = 253
 export const EMAIL_LOOKBEHIND_CHARS = MAX_LOCAL_CHARS + 1
 
 const DOMAIN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/
+/** File names with a scale suffix (`logo@2x.png`) and other file extensions that are no TLD. */
+const FILE_EXTENSION =
+  /\.(?:png|jpe?g|gif|svg|webp|avif|ico|css|m?js|jsx|tsx?|json|ya?ml|html?|txt|pdf|map|woff2?|ttf|lock|log)$/i
 
 function isLocalChar(text: string, index: number): boolean {
   const cls = classAt(text, index)
@@ -44,7 +47,8 @@ export function findEmails(text: string, found: DetectorMatch[]): void {
       end--
     }
     const local = text.slice(start, at)
-    if (local.includes('..') || !DOMAIN.test(text.slice(at + 1, end))) continue
+    const domain = text.slice(at + 1, end)
+    if (local.includes('..') || !DOMAIN.test(domain) || FILE_EXTENSION.test(domain)) continue
     found.push({ start, end, detector: 'email' })
   }
 }

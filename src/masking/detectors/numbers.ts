@@ -134,7 +134,7 @@ function ssnEndAt(text: string, start: number): number {
  * A phone number from `start` (a `+`, `(` or digit): international (`+44 20 7946 0018`,
  * `+12025550143`, 10-15 digits), North American (`(202) 555-0143`, `202-555-0143`,
  * `1 202 555 0143`; area code and exchange begin with 2-9), or national with a trunk 0
- * (`020 7946 0018`, 10-11 digits in 2-5 groups). Bare digit runs without `+` never are.
+ * (`020 7946 0018`, 10-11 digits in 2-3 groups of 3+). Bare digit runs without `+` never are.
  * Like cards, a number followed by a space and more digits still counts.
  */
 function phoneEndAt(text: string, start: number): number {
@@ -201,14 +201,15 @@ function isPhoneShape(
     if (parens.length > 0 && (parens.length > 1 || parens[0] !== groups[area])) return false
     return (leading(groups[area]) ?? '0') >= '2' && (leading(groups[area + 1]) ?? '0') >= '2'
   }
+  // Two-digit groups (`01 23 45 67 89`) read like byte dumps and dates too often.
   const trunk = leading(groups[0]) === '0' && parens.length === 0
   return (
     trunk &&
     groups.length >= 2 &&
-    groups.length <= 5 &&
+    groups.length <= 3 &&
     digits >= MIN_PHONE_DIGITS &&
     digits <= 11 &&
-    groups.every((group) => group.size >= 2)
+    groups.every((group) => group.size >= 3)
   )
 }
 
@@ -257,12 +258,17 @@ export function findInNumericSpan(
   const card = digits >= MIN_CARD_DIGITS && enabled.has('card')
   const phone = digits >= MIN_PHONE_DIGITS && enabled.has('phone')
   const ssn = enabled.has('us_ssn')
+  let afterDigit = isDigitAt(text, spanStart - 1)
   for (let at = spanStart; at < spanEnd; at++) {
-    if (!isDigitAt(text, at) || isDigitAt(text, at - 1)) continue
-    const match = numberMatchAt(text, at, card, ssn, phone)
+    const digit = isDigitAt(text, at)
+    // Each detector starts at the first digit of a group.
+    const match = digit && !afterDigit ? numberMatchAt(text, at, card, ssn, phone) : undefined
     if (match) {
       found.push(match)
       at = match.end - 1
+      afterDigit = isDigitAt(text, at)
+    } else {
+      afterDigit = digit
     }
   }
 }

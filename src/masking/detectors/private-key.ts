@@ -9,6 +9,9 @@ import type { DetectorMatch } from '../types.ts'
 /** An 8192-bit RSA key in PKCS#1 PEM is ~6.4 K characters; encrypted headers add little. */
 export const MAX_PRIVATE_KEY_CHARS = 12_288
 
+/** `-----BEGIN PRIVATE KEY-----` and `-----END PRIVATE KEY-----` with nothing between. */
+export const MIN_PRIVATE_KEY_CHARS = 52
+
 const BEGIN_MARKER = '-----BEGIN '
 const PRIVATE_KEY_HEADER = /-----BEGIN ((?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?)-----/y
 

@@ -4,10 +4,13 @@
  * `sk-`, `eyJ`), then by randomness. Slack webhook URLs are found by their fixed path.
  */
 import type { DetectorMatch, DetectorName } from '../types.ts'
-import { isKeyedSecret, looksRandom, MAX_SECRET_CHARS } from './entropy.ts'
+import { findSecretsInRun } from './secret.ts'
 
 /** Shortest run any token detector can match (`xoxb-` + 10). */
 export const MIN_TOKEN_RUN = 15
+/** Shorter runs can only be a token with a short prefix: `xoxb-…`, `sk_test_…`, `eyJ…`. */
+const MIN_UNPREFIXED_RUN = 17
+const SHORT_TOKEN_FIRST_CHARS = 'xsrpe'
 
 type PrefixedToken = { detector: DetectorName; firstChars: string; pattern: RegExp }
 
@@ -62,6 +65,8 @@ export function classifyTokenRun(
   found: DetectorMatch[]
 ): void {
   const first = text[start] as string
+  const runLength = end - start
+  if (runLength < MIN_UNPREFIXED_RUN && !SHORT_TOKEN_FIRST_CHARS.includes(first)) return
   for (const { detector, firstChars, pattern } of PREFIXED_TOKENS) {
     if (!firstChars.includes(first) || !enabled.has(detector)) continue
     pattern.lastIndex = start
@@ -73,7 +78,6 @@ export function classifyTokenRun(
       return
     }
   }
-  const runLength = end - start
   if (enabled.has('aws_key') && (runLength === 17 || runLength === 21)) {
     if (AWS_SECRET_NAME.test(text.slice(start, end))) {
       AWS_SECRET_VALUE.lastIndex = end
@@ -85,13 +89,7 @@ export function classifyTokenRun(
       }
     }
   }
-  if (enabled.has('secret') && (looksRandom(text, start, end) || isKeyedSecret(text, start, end))) {
-    // Base64 padding belongs to the secret.
-    let secretEnd = end
-    while (secretEnd - end < 2 && text.charCodeAt(secretEnd) === 61) secretEnd++
-    if (secretEnd - start <= MAX_SECRET_CHARS)
-      found.push({ start, end: secretEnd, detector: 'secret' })
-  }
+  if (enabled.has('secret')) findSecretsInRun(text, start, end, found)
 }
 
 const API_KEY_PREFIX = /^sk-(?:(?:proj|svcacct|admin|ant-api\d\d|or-v\d)-)?/
@@ -119,6 +117,8 @@ function hasJwtHeader(segment: string): boolean {
 }
 
 const SLACK_WEBHOOK_PATH = 'hooks.slack.com/services/'
+/** The path and the shortest team, channel and secret parts. */
+export const MIN_SLACK_WEBHOOK_CHARS = SLACK_WEBHOOK_PATH.length + 16
 const SLACK_WEBHOOK =
   /hooks\.slack\.com\/services\/T[A-Z0-9]{2,16}\/B[A-Z0-9]{2,16}\/[A-Za-z0-9]{8,64}(?![A-Za-z0-9])/y
 
@@ -132,7 +132,7 @@ export function findSlackWebhooks(text: string, found: DetectorMatch[]): void {
     SLACK_WEBHOOK.lastIndex = at
     const match = SLACK_WEBHOOK.exec(text)
     if (!match) continue
-    const start = text.startsWith('https://', at - 8) ? at - 8 : at
+    const start = at >= 8 && text.startsWith('https://', at - 8) ? at - 8 : at
     found.push({ start, end: at + match[0].length, detector: 'slack_token' })
   }
 }

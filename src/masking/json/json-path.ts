@@ -142,6 +142,13 @@ export interface JsonPathState {
 export interface JsonPathMatcher {
   readonly root: JsonPathState
   step(state: JsonPathState, key: JsonPathKey): JsonPathState
+  /**
+   * UTF-8 lengths of the member names the paths mention: a name of another length steps
+   * like any unmentioned name, so a streaming caller need not decode it.
+   */
+  readonly nameByteLengths: ReadonlySet<number>
+  /** Steps by a member name no path mentions. */
+  stepOtherName(state: JsonPathState): JsonPathState
 }
 
 /** States interned past this many are computed afresh each time instead of cached. */
@@ -212,8 +219,16 @@ export function compileJsonPaths(paths: readonly JsonPath[]): JsonPathMatcher {
   const cacheable = (state: DfaState) => interned.get(state.positions.join(',')) === state
   const dead = stateOf([])
 
+  const encoder = new TextEncoder()
+  const otherName = (state: DfaState) => {
+    state.otherName ??= advance(state, false, null)
+    return state.otherName
+  }
+
   return {
     root: stateOf(starts),
+    nameByteLengths: new Set([...names].map((name) => encoder.encode(name).length)),
+    stepOtherName: (from) => ((from as DfaState).dead ? dead : otherName(from as DfaState)),
     step(from: JsonPathState, key: JsonPathKey): JsonPathState {
       const state = from as DfaState
       if (state.dead) return dead
@@ -229,10 +244,7 @@ export function compileJsonPaths(paths: readonly JsonPath[]): JsonPathMatcher {
         }
         return next
       }
-      if (!names.has(key)) {
-        state.otherName ??= advance(state, false, null)
-        return state.otherName
-      }
+      if (!names.has(key)) return otherName(state)
       let next = state.byName.get(key)
       if (!next) {
         next = advance(state, false, key)

@@ -23,7 +23,7 @@ import {
   TRUE,
 } from './json-grammar.ts'
 import { compileJsonPaths, type JsonPath } from './json-path.ts'
-import { ARRAY, JsonSelection, OBJECT } from './json-selection.ts'
+import { ARRAY, JsonSelection, OBJECT, OTHER_NAME } from './json-selection.ts'
 
 /** A JSON path and how the values it selects are masked (`reason` is `path:<text>`). */
 export type JsonPathMask = { path: JsonPath; reason: MaskReason; mask: MaskFunction }
@@ -297,6 +297,14 @@ export class JsonRewriter {
   #endString(chunk: Uint8Array, end: number): void {
     const bytes = this.#locateToken(chunk, end)
     const start = this.#spanStart
+    if (this.#tokenIsKey && !this.#text.active && !this.#escaped) {
+      // Only paths care about this name: one of a length no path names needs no decoding.
+      if (!this.#where.mayBeNamed(this.#spanEnd - start - 2)) {
+        this.#where.readKey(OTHER_NAME)
+        this.#settle(end, '', '')
+        return
+      }
+    }
     const value = decodeStringToken(bytes, start, this.#spanEnd, this.#ascii, this.#escaped)
     if (this.#tokenIsKey) {
       this.#where.readKey(value)

@@ -9,6 +9,9 @@ import type { JsonPathMatcher, JsonPathState } from './json-path.ts'
 export const OBJECT = 1
 export const ARRAY = 2
 
+/** A member name that no path mentions (known without decoding it). */
+export const OTHER_NAME: unique symbol = Symbol('other name')
+
 /** A position no path can select, nor anything below it. */
 const NOWHERE: JsonPathState = { selected: -1, dead: true }
 
@@ -90,12 +93,24 @@ export class JsonSelection {
     return this.#outer < 0 && !(this.#states[this.depth] as JsonPathState).dead
   }
 
-  /** Notes the member name read (or `null` if it was not read because it does not matter). */
-  readKey(name: string | null): void {
+  /**
+   * Whether a member name of this many UTF-8 bytes (unescaped) could be one a path
+   * mentions; if not, `readKey(OTHER_NAME)` is all it takes, with no decoding.
+   */
+  mayBeNamed(byteLength: number): boolean {
+    return this.#matcher?.nameByteLengths.has(byteLength) ?? false
+  }
+
+  /** Notes the member name read: a string, OTHER_NAME, or null when it does not matter. */
+  readKey(name: string | typeof OTHER_NAME | null): void {
     const container = this.#states[this.depth] as JsonPathState
-    this.#keyState =
-      name !== null && this.#matcher && this.#outer < 0 && !container.dead
-        ? this.#matcher.step(container, name)
-        : NOWHERE
+    if (name === null || this.#matcher === null || this.#outer >= 0 || container.dead) {
+      this.#keyState = NOWHERE
+    } else {
+      this.#keyState =
+        name === OTHER_NAME
+          ? this.#matcher.stepOtherName(container)
+          : this.#matcher.step(container, name)
+    }
   }
 }

@@ -53,9 +53,10 @@ export async function forwardHttp(
       body: bodyInit(request.body),
       redirect: 'manual',
       signal: abort.signal,
-      // workerd would otherwise decode gzip and br itself yet keep their headers; a masker
-      // gets the origin's bytes and decodes (or refuses) them knowingly.
-      ...(context.masker.active ? { encodeResponseBody: 'manual' as const } : {}),
+      // workerd would otherwise decode gzip and br itself yet keep their headers (and the
+      // compressed Content-Length): take the origin's bytes as they are. A masker decodes
+      // (or refuses) them knowingly; an unmasked body is passed on still encoded.
+      encodeResponseBody: 'manual',
     })
   } catch (error) {
     throw originFailure(error, abort.signal, timeoutMs)
@@ -91,8 +92,14 @@ export async function forwardHttp(
     bytesUp: up.bytes,
     bytesDown: down.bytes,
   }))
+  // Bytes still carrying their Content-Encoding go out as they came, not encoded twice.
+  const encoded = (masked.headers.get('content-encoding') ?? 'identity') !== 'identity'
   return {
-    result: new Response(stream, { status: response.status, headers: masked.headers }),
+    result: new Response(stream, {
+      status: response.status,
+      headers: masked.headers,
+      ...(encoded ? { encodeBody: 'manual' as const } : {}),
+    }),
     settled,
   }
 }

@@ -159,7 +159,7 @@ describe('createHttpBodyMasker', () => {
     expect(await new Response(out.body).text()).toBe(JSON_MASKED)
   })
 
-  it.each(['br', 'zstd', 'compress', 'gzip, br'])(
+  it.each(['br', 'zstd', 'compress', 'gzip, br', 'constructor'])(
     'refuses content-encoding %s and cancels the origin body',
     (coding) => {
       let cancelled = false

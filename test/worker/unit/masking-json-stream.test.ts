@@ -123,6 +123,13 @@ describe('masking by path', () => {
     )
   })
 
+  it('matches member names however they are written', () => {
+    const input = '{"\\u0065mail":"a","emaiL":"b","émail":"c","email":"d"}'
+    expect(rewrite(input, { paths: [path('$.email'), path('$.émail')] }).text).toBe(
+      '{"\\u0065mail":"<a>","emaiL":"b","émail":"<c>","email":"<d>"}'
+    )
+  })
+
   it('masks a selected value with the outermost selecting rule', () => {
     const input = '{"a":{"b":"x"}}'
     const paths = [path('$.a.b', (v) => `inner:${v}`), path('$.a', (v) => `outer:${v}`)]
@@ -251,14 +258,20 @@ describe('chunking', () => {
 
   it('gives the same output for any chunking, and the masked document', () => {
     fc.assert(
-      fc.property(value, serialization, fc.array(fc.nat(), { maxLength: 8 }), (doc, form, cuts) => {
-        const json = serialize(doc, form)
-        const whole = rewrite(json, { paths, text: DETECT })
-        const pieces = rewrite(json, { paths, text: DETECT }, cuts)
-        expect(pieces.text).toBe(whole.text)
-        expect(pieces.tally).toEqual(whole.tally)
-        expect(JSON.parse(whole.text)).toEqual(model(JSON.parse(json), paths, DETECT))
-      }),
+      fc.property(
+        value,
+        serialization,
+        fc.constantFrom(DETECT, NO_DETECTORS),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (doc, form, text, cuts) => {
+          const json = serialize(doc, form)
+          const whole = rewrite(json, { paths, text })
+          const pieces = rewrite(json, { paths, text }, cuts)
+          expect(pieces.text).toBe(whole.text)
+          expect(pieces.tally).toEqual(whole.tally)
+          expect(JSON.parse(whole.text)).toEqual(model(JSON.parse(json), paths, text))
+        }
+      ),
       { numRuns: 300 }
     )
   })
@@ -414,7 +427,7 @@ describe('maskJsonStream', () => {
     const tally: MaskTally = new Map()
     const started = performance.now()
     const text = createTextMasker(new Map(DETECTOR_NAMES.map((name) => [name, 'redact'])), KEY)
-    const paths = [path('$[*].email', maskFunction('token', KEY))]
+    const paths = [path('$[*].email', maskFunction('redact', KEY))]
     const reader = maskJsonStream(source, { paths, text, tally }).getReader()
     let bytes = 0
     let tail = ''
@@ -428,7 +441,7 @@ describe('maskJsonStream', () => {
     console.log(`JSON masking, every detector on: ${(produced / 1e6 / seconds).toFixed(1)} MB/s`)
     expect(tail.endsWith('"ok":true},{"id":-1}]')).toBe(true)
     expect(Object.fromEntries(tally)).toEqual({ 'path:$[*].email': n, 'detector:card': n })
-    expect(bytes).toBeGreaterThan(total * 0.9)
+    expect(bytes).toBeGreaterThan(total * 0.75)
   }, 120_000)
 
   it('passes a 50 MB string it need not read without holding it', async () => {

@@ -2,6 +2,8 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { passesLuhn } from '../../../src/masking/detectors/validators.ts'
 import { deriveMaskingKey, maskFunction } from '../../../src/masking/strategies.ts'
+import { createTextMasker } from '../../../src/masking/text-masker.ts'
+import type { DetectorName, MaskStrategy, MaskTally } from '../../../src/masking/types.ts'
 
 const encoder = new TextEncoder()
 const KEY = deriveMaskingKey(encoder.encode('test masking secret'))
@@ -159,5 +161,47 @@ describe('fake', () => {
         }
       )
     )
+  })
+})
+
+describe('createTextMasker', () => {
+  const masker = createTextMasker(
+    new Map<DetectorName, MaskStrategy>([
+      ['email', 'token'],
+      ['card', 'partial'],
+      ['phone', 'fake'],
+      ['aws_key', 'redact'],
+    ]),
+    KEY
+  )
+
+  it("masks each finding with its detector's strategy and counts it", () => {
+    const tally: MaskTally = new Map()
+    const text = 'jane.doe@example.com paid with 4111 1111 1111 1111, call +44 20 7946 0018'
+    expect(masker.mask(text, tally)).toBe(
+      'tok_syrcxr7vh6w6svh5 paid with **** **** **** 1111, call +05 35 6061 5247'
+    )
+    expect(tally).toEqual(
+      new Map([
+        ['detector:email', 1],
+        ['detector:card', 1],
+        ['detector:phone', 1],
+      ])
+    )
+  })
+
+  it('returns the very same string when nothing matched', () => {
+    const text = `order ${'ORD-2024-000123'} shipped`
+    expect(masker.mask(text)).toBe(text)
+  })
+
+  it('leaves alone what no rule asks for', () => {
+    expect(masker.mask('SSN 123-45-6789')).toBe('SSN 123-45-6789')
+  })
+
+  it('is inactive without rules', () => {
+    const none = createTextMasker(new Map(), KEY)
+    expect(none.active).toBe(false)
+    expect(none.mask('jane@example.com')).toBe('jane@example.com')
   })
 })
