@@ -45,7 +45,8 @@ const STALE_HEADERS = [
 export const SNIFF_BYTES = 512
 
 /** How a body is read, by its media type. */
-export type BodyKind = 'json' | 'json-lines' | 'text' | 'other'
+/** `events`: Server-Sent Events, masked event by event so none waits for the next. */
+export type BodyKind = 'json' | 'json-lines' | 'events' | 'text' | 'other'
 
 const JSON_LINES = new Set([
   'application/x-ndjson',
@@ -80,6 +81,7 @@ const TEXT_TYPES = new Set([
 export function bodyKindOf(contentType: string | null): BodyKind {
   const essence = (contentType ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? ''
   if (essence === '') return 'text'
+  if (essence === 'text/event-stream') return 'events'
   if (JSON_LINES.has(essence)) return 'json-lines'
   if (JSON_TYPES.has(essence) || essence.endsWith('+json')) return 'json'
   if (essence.startsWith('text/') || essence.endsWith('+xml') || TEXT_TYPES.has(essence)) {
@@ -166,6 +168,8 @@ function maskByKind(
       return maskJsonStream(body, { paths, text, tally, sequence: true })
     case 'text':
       return maskTextStream(body, text, tally)
+    case 'events':
+      return maskTextStream(body, text, tally, { flushAfter: '\n\n' })
     case 'other':
       return maskIfText(body, (rest) => maskTextStream(rest, text, tally))
   }

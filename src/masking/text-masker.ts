@@ -24,6 +24,7 @@ export function createTextMasker(
   key: Uint8Array
 ): TextMasker {
   const enabled: ReadonlySet<DetectorName> = new Set(rules.keys())
+  const active = enabled.size > 0
   const masks = new Map<DetectorName, MaskFunction>()
   for (const [detector, strategy] of rules)
     masks.set(detector, maskFunction(strategy, key, detector))
@@ -49,9 +50,9 @@ export function createTextMasker(
   }
 
   return {
-    active: enabled.size > 0,
+    active,
     mask(text, tally) {
-      if (enabled.size === 0 || text.length === 0) return text
+      if (!active || text.length === 0) return text
       const matches = findSensitive(text, enabled)
       return matches.length === 0 ? text : replace(text, matches, 0, text.length, tally)
     },

@@ -19,6 +19,12 @@ export type MaskTextStreamOptions = {
    * smaller values are for tests.
    */
   maxMatchChars?: number
+  /**
+   * A separator between independent records (`\n\n` between Server-Sent Events): text up
+   * to its last occurrence is masked and sent at once instead of waiting for the tail,
+   * so a live stream is not delayed. Matches never span it.
+   */
+  flushAfter?: string
 }
 
 /**
@@ -58,6 +64,13 @@ export function maskTextStream(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         pending += decoder.decode(chunk, { stream: true })
+        const separator = options.flushAfter
+        const last = separator ? pending.lastIndexOf(separator) : -1
+        if (separator && last >= sentUpTo) {
+          emit(controller, last + separator.length)
+          scanAt = 0
+          return
+        }
         if (pending.length - sentUpTo < scanChars || pending.length < scanAt) return
         let until = pending.length - holdBack
         // Never cut a surrogate pair: the encoder would turn each half into U+FFFD.

@@ -14,8 +14,8 @@ const MIN_KEYED_ENTROPY_BITS = 3
 const MIN_CLASS_CHANGE_RATIO = 0.3
 /** One `_ - + /` per this many characters at most: denser is words joined up. */
 const CHARS_PER_SEPARATOR = 8
-/** Random base64 has lowercase runs of ~1.7 letters on average; words in camelCase 4+. */
-const MAX_MEAN_LOWERCASE_RUN = 3
+/** Random base64 has same-case letter runs of ~1.7 on average; words 4+ (`createUser`, `HEAD`). */
+const MAX_MEAN_LETTER_RUN = 3
 /** Random base64 is ~34% hex digits; past this share a string is a digest with a suffix. */
 const MAX_HEX_SHARE = 0.85
 
@@ -52,6 +52,8 @@ export function looksRandom(text: string, start: number, end: number, strict: bo
   let changes = 0
   let lowercase = 0
   let lowercaseRuns = 0
+  let uppercase = 0
+  let uppercaseRuns = 0
   let hex = 0
   let previous = 0
   for (let i = start; i < end; i++) {
@@ -61,6 +63,9 @@ export function looksRandom(text: string, start: number, end: number, strict: bo
     if (cls === LOWER) {
       lowercase++
       if (previous !== LOWER) lowercaseRuns++
+    } else if (cls === UPPER) {
+      uppercase++
+      if (previous !== UPPER) uppercaseRuns++
     }
     const lower = text.charCodeAt(i) | 32
     if (cls === DIGIT || (cls !== TOKEN_PUNCT && lower >= 97 && lower <= 102)) hex++
@@ -70,8 +75,9 @@ export function looksRandom(text: string, start: number, end: number, strict: bo
   if ((seen & DIGIT) === 0 || (seen & (UPPER | LOWER)) === 0) return false
   if (separators * CHARS_PER_SEPARATOR > length) return false
   if (changes < MIN_CLASS_CHANGE_RATIO * (length - 1)) return false
-  // Words: `createUserAccountV2`, `Order-Confirmation-Template-V2`.
-  if (lowercase > MAX_MEAN_LOWERCASE_RUN * lowercaseRuns) return false
+  // Words: `createUserAccountV2`, `Order-Confirmation-Template-V2`, `NODE_SEA_FUSE_3f…`.
+  if (lowercase > MAX_MEAN_LETTER_RUN * lowercaseRuns) return false
+  if (uppercase > MAX_MEAN_LETTER_RUN * uppercaseRuns) return false
   if (!strict) return shannonEntropy(text, start, end) >= MIN_KEYED_ENTROPY_BITS
   const allClasses = (seen & (DIGIT | UPPER | LOWER)) === (DIGIT | UPPER | LOWER)
   return (

@@ -9,10 +9,16 @@ import type { DetectorMatch } from '../types.ts'
 /** An 8192-bit RSA key in PKCS#1 PEM is ~6.4 K characters; encrypted headers add little. */
 export const MAX_PRIVATE_KEY_CHARS = 12_288
 
-/** `-----BEGIN PRIVATE KEY-----` and `-----END PRIVATE KEY-----` with nothing between. */
-export const MIN_PRIVATE_KEY_CHARS = 52
+/** `-----BEGIN PRIVATE KEY-----`, the shortest body and `-----END PRIVATE KEY-----`. */
+export const MIN_PRIVATE_KEY_CHARS = 68
 
 const BEGIN_MARKER = '-----BEGIN '
+/**
+ * Base64 lines, RFC 1421 / RFC 4880 headers (`Proc-Type: 4,ENCRYPTED`, `Version: GnuPG
+ * v2.0.22 (GNU/Linux)`) and newlines, possibly escaped as `\n` in JSON: not code that
+ * merely names both markers.
+ */
+const PEM_BODY = /^[A-Za-z0-9+/=\s\\:,.()-]{16,}$/
 const PRIVATE_KEY_HEADER = /-----BEGIN ((?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?)-----/y
 
 /** Pushes every complete PEM private key block in `text` onto `found`. */
@@ -26,7 +32,8 @@ export function findPrivateKeys(text: string, found: DetectorMatch[]): void {
       const footer = `-----END ${header[1]}-----`
       const at = text.indexOf(footer, begin + header[0].length)
       const end = at + footer.length
-      if (at !== -1 && end - begin <= MAX_PRIVATE_KEY_CHARS) {
+      const body = at === -1 ? '' : text.slice(begin + header[0].length, at)
+      if (at !== -1 && end - begin <= MAX_PRIVATE_KEY_CHARS && PEM_BODY.test(body)) {
         found.push({ start: begin, end, detector: 'private_key' })
         next = end
       }

@@ -23,10 +23,14 @@ const KEY_NAME_BEFORE =
 export const KEY_NAME_LOOKBEHIND_CHARS = 48
 
 const HEX_ONLY = /^[0-9a-fA-F]+$/
+/** Digests are random but public: SRI (`sha512-…`) and labelled (`sha256:…`, `md5=…`) forms. */
+const DIGEST_PREFIX = /^sha(?:1|224|256|384|512)-/
+const DIGEST_LABEL_BEFORE = /(?:sha-?(?:1|224|256|384|512)|md5)\s{0,2}[:=]\s{0,2}["']?$/i
+const DIGEST_LABEL_LOOKBEHIND_CHARS = 16
 /** Stripe-style object ids (`pi_3MtwBwLkdIwHu7ix28a3tqPa`): random, but identifiers. */
 const OBJECT_ID = /^[a-z]{2,8}_[A-Za-z0-9]{14,32}$/
-/** A path segment that is a lowercase word (`/assets/`, `com/document/`). */
-const WORD_SEGMENT = /(?:^|\/)[a-z]{3,}(?:\/|$)/
+/** A part of a path or a name that is a lowercase word (`assets`, `input`). */
+const LOWERCASE_WORD = /^[a-z]{3,}$/
 /** `user:password`, as Basic auth encodes it: encoded text that is still a secret. */
 const CREDENTIAL_PAIR = /^[\x21-\x39\x3b-\x7e]{1,64}:[\x21-\x7e]{1,128}$/
 
@@ -38,15 +42,14 @@ export function findSecretsInRun(
   found: DetectorMatch[]
 ): void {
   const run = text.slice(start, end)
-  // A path with an id in it (`/assets/urlMatch-Cgl6axSs`): judge each segment on its own.
-  if (run.includes('/') && WORD_SEGMENT.test(run)) {
-    let segmentStart = start
-    for (const segment of run.split('/')) {
-      const segmentEnd = segmentStart + segment.length
-      if (isSecret(text, segmentStart, segmentEnd, segment)) {
-        found.push({ start: segmentStart, end: segmentEnd, detector: 'secret' })
+  const separators = compositeSeparators(run)
+  if (separators) {
+    // `/assets/urlMatch-Cgl6axSs`, `input-group-lxdd09p60cf27pe1`: each part on its own.
+    for (const [offset, part] of splitAt(run, separators)) {
+      const partStart = start + offset
+      if (isSecret(text, partStart, partStart + part.length, part)) {
+        found.push({ start: partStart, end: partStart + part.length, detector: 'secret' })
       }
-      segmentStart = segmentEnd + 1
     }
     return
   }
@@ -57,11 +60,42 @@ export function findSecretsInRun(
   found.push({ start, end: secretEnd, detector: 'secret' })
 }
 
+/**
+ * Where a run is a name built of parts rather than one value: a path with a word segment
+ * (`com/document/d/<id>/edit`) splits at `/`; a name with two word parts
+ * (`input-group-<hash>`) splits at `- _ /`. Random base64url almost never has either.
+ */
+function compositeSeparators(run: string): string | undefined {
+  if (run.includes('/') && splitAt(run, '/').some(([, part]) => LOWERCASE_WORD.test(part))) {
+    return '/'
+  }
+  const words = splitAt(run, '-_/').filter(([, part]) => LOWERCASE_WORD.test(part))
+  return words.length >= 2 ? '-_/' : undefined
+}
+
+/** The parts of `run` between any of `separators`, each with its offset. */
+function splitAt(run: string, separators: string): [offset: number, part: string][] {
+  const parts: [number, string][] = []
+  let from = 0
+  for (let i = 0; i <= run.length; i++) {
+    if (i === run.length || separators.includes(run[i] as string)) {
+      parts.push([from, run.slice(from, i)])
+      from = i + 1
+    }
+  }
+  return parts
+}
+
 function isSecret(text: string, start: number, end: number, value: string): boolean {
   const length = end - start
   if (length < MIN_KEYED_SECRET_CHARS || length > MAX_SECRET_CHARS) return false
   if (length >= MIN_SECRET_CHARS && looksRandom(text, start, end, true)) {
-    return !OBJECT_ID.test(value) && !isEncodedText(value)
+    if (OBJECT_ID.test(value) || DIGEST_PREFIX.test(value)) return false
+    return (
+      !DIGEST_LABEL_BEFORE.test(
+        text.slice(Math.max(0, start - DIGEST_LABEL_LOOKBEHIND_CHARS), start)
+      ) && !isEncodedText(value)
+    )
   }
   const keyed = () =>
     KEY_NAME_BEFORE.test(text.slice(Math.max(0, start - KEY_NAME_LOOKBEHIND_CHARS), start))
@@ -84,8 +118,19 @@ function isEncodedText(run: string): boolean {
     } catch {
       continue
     }
-    const printable = decoded.match(/[\x20-\x7e\t\r\n]/g)?.length ?? 0
-    if (printable >= 0.9 * decoded.length) return !CREDENTIAL_PAIR.test(decoded)
+    if (printableShare(decoded) >= MIN_PRINTABLE_SHARE) return !CREDENTIAL_PAIR.test(decoded)
   }
   return false
+}
+
+/** Random bytes are ~38% printable ASCII; text is nearly all. */
+const MIN_PRINTABLE_SHARE = 0.9
+
+function printableShare(decoded: string): number {
+  let printable = 0
+  for (let i = 0; i < decoded.length; i++) {
+    const code = decoded.charCodeAt(i)
+    if ((code >= 0x20 && code <= 0x7e) || code === 9 || code === 10 || code === 13) printable++
+  }
+  return printable / decoded.length
 }

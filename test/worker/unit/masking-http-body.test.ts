@@ -200,6 +200,26 @@ describe('createHttpBodyMasker', () => {
   })
 })
 
+describe('server-sent events', () => {
+  it('sends each masked event as soon as it is complete, not when the stream ends', async () => {
+    let push: (text: string) => void = () => {}
+    const origin = new ReadableStream<Uint8Array>({
+      start(controller) {
+        push = (text) => controller.enqueue(encoder.encode(text))
+      },
+    })
+    const { body } = masker().masker.mask(
+      origin,
+      new Headers({ 'content-type': 'text/event-stream' })
+    )
+    const reader = body.getReader()
+    push('data: {"to":"ada@example.com"}\n\ndata: partial')
+    const first = await reader.read()
+    expect(new TextDecoder().decode(first.value)).toBe(`data: {"to":"${REDACTED}"}\n\n`)
+    await reader.cancel()
+  })
+})
+
 describe('bodyKindOf', () => {
   it.each([
     [null, 'text'],
@@ -210,7 +230,7 @@ describe('bodyKindOf', () => {
     ['text/json', 'json'],
     ['application/x-ndjson', 'json-lines'],
     ['application/jsonl; charset=utf-8', 'json-lines'],
-    ['text/event-stream', 'text'],
+    ['text/event-stream', 'events'],
     ['application/soap+xml', 'text'],
     ['application/javascript', 'text'],
     ['application/graphql', 'text'],
