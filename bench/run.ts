@@ -11,6 +11,7 @@ import { benchBundleSize } from './bundle-size.ts'
 import { benchDetectorThroughput } from './detector-throughput.ts'
 import { benchHttpLatency } from './http-latency.ts'
 import { benchPgbench } from './pgbench.ts'
+import { benchMaskedRead, type MaskedReadResult } from './pgbench-masked.ts'
 import { benchPolicyDecision } from './policy-decision.ts'
 import { benchSqlClassification } from './sql-classification.ts'
 
@@ -40,6 +41,7 @@ const gateway = await startBenchGateway()
 let http: Awaited<ReturnType<typeof benchHttpLatency>>
 let pgbench: Awaited<ReturnType<typeof benchPgbench>>
 let approvals: ApprovalLatency
+let maskedRead: MaskedReadResult
 try {
   log('HTTP proxy latency (direct, pass-through Worker, gateway)')
   http = await benchHttpLatency(gateway, log)
@@ -52,6 +54,8 @@ try {
   pgbench = await benchPgbench(gateway, log)
   log('approval hand-off (decision → held command at the origin)')
   approvals = await benchApprovalLatency(gateway, log)
+  log('masked read: the same pgbench-style SELECT with and without masking')
+  maskedRead = await benchMaskedRead(gateway, log)
 } finally {
   await gateway.stop()
 }
@@ -66,6 +70,7 @@ const results = {
   policyDecision,
   sqlClassification,
   detectorThroughput,
+  maskedRead,
   bundle,
   budgets: {
     httpAddedP50VsPassthrough: {
