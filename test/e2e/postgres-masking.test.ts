@@ -6,7 +6,11 @@
  */
 import type pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
-import { directSql, pgClient, psql, startTunnel, type Tunnel } from './support/postgres.ts'
+import { maskFunction } from '../../src/masking/strategies.ts'
+import type { MaskStrategy } from '../../src/masking/types.ts'
+import { LINEAGE_CASES } from '../harness/masking-cases.ts'
+import { PG_DATABASE, PG_ROLES } from '../harness/postgres-server.ts'
+import { directSql, pgClient, psql, run, startTunnel, type Tunnel } from './support/postgres.ts'
 import { MASKED_CONNECTION } from './support/postgres-connections.ts'
 
 let tunnel: Tunnel
@@ -39,6 +43,93 @@ async function rawSensitiveValues(): Promise<string[]> {
 }
 
 const TOKEN = /^tok_[a-z2-7]{16}$/
+
+/**
+ * Whether `masked` is what `raw` should become under `strategy`. Partial and redact are
+ * exact; token and fake are keyed (the key is the stack's own), so their shape is checked,
+ * and that the raw value is gone.
+ */
+function maskedAs(strategy: MaskStrategy | 'json', raw: string, masked: string): boolean {
+  switch (strategy) {
+    case 'partial':
+      return masked === maskFunction('partial', new Uint8Array(32))(raw)
+    case 'redact':
+      return masked === '[REDACTED]'
+    case 'json':
+      return masked === '"[REDACTED]"'
+    case 'token':
+      return TOKEN.test(masked)
+    case 'fake':
+      return masked !== raw && masked.replace(/\d/g, '0') === raw.replace(/\d/g, '0')
+  }
+}
+
+/** psql's unaligned output with separators no value contains (json_agg spans lines). */
+const FIELD = '\x1f'
+const RECORD = '\x1e'
+const UNALIGNED = ['-At', '-F', FIELD, '-R', RECORD]
+
+function table(stdout: string): string[][] {
+  const text = stdout.endsWith('\n') ? stdout.slice(0, -1) : stdout
+  return text === '' ? [] : text.split(RECORD).map((line) => line.split(FIELD))
+}
+
+/** Rows of a statement run straight on the origin, unmasked. */
+async function rawRows(sql: string): Promise<string[][]> {
+  const conninfo = `host=127.0.0.1 port=${inject('postgresPort')} dbname=${PG_DATABASE} user=${PG_ROLES.admin.user}`
+  const result = await run('psql', [conninfo, ...UNALIGNED, '-c', sql], {
+    env: { PGPASSWORD: PG_ROLES.admin.password },
+  })
+  expect(result.code, result.stderr).toBe(0)
+  return table(result.stdout)
+}
+
+/** node-postgres without its type parsers: text values as text, binary ones as bytes. */
+const RAW_TYPES = { getTypeParser: () => (value: string | Buffer) => value }
+
+describe('every lineage case through real clients', () => {
+  it.each(LINEAGE_CASES)('psql: %s', async (sql, masked) => {
+    const raw = await rawRows(sql)
+    const result = await psql(tunnel.port, [...UNALIGNED, '-c', sql])
+    expect(result.code, result.stderr).toBe(0)
+    const rows = table(result.stdout)
+    expect(rows).toHaveLength(raw.length)
+    rows.forEach((row, r) => {
+      row.forEach((cell, c) => {
+        const original = raw[r]?.[c] ?? ''
+        const strategy = masked[c]
+        if (strategy === undefined || original === '') expect(cell).toBe(original)
+        else expect(maskedAs(strategy, original, cell), `${cell} for ${original}`).toBe(true)
+      })
+    })
+    expect(result.stderr).toContain('NOTICE:  Gatehouse masked')
+  })
+
+  it.each(LINEAGE_CASES)('node-postgres, text and binary: %s', async (sql, masked) => {
+    const raw = await rawRows(sql)
+    const client = await connect()
+    for (const binary of [false, true]) {
+      const config = { text: sql, rowMode: 'array', types: RAW_TYPES, ...{ binary } }
+      const result = await client.query(config as pg.QueryArrayConfig)
+      expect(result.rows).toHaveLength(raw.length)
+      for (const [r, row] of (result.rows as unknown[][]).entries()) {
+        for (const [c, cell] of row.entries()) {
+          const original = raw[r]?.[c] ?? ''
+          const strategy = masked[c]
+          if (strategy === undefined || original === '') continue
+          // A binary value of a type that cannot hold a mask (a record, an array) is NULL.
+          if (binary && cell === null) continue
+          const text = String(cell)
+          expect(maskedAs(strategy, original, text), `${text} for ${original}`).toBe(true)
+        }
+      }
+      const seen = JSON.stringify(result.rows.map((row) => row.map((cell) => String(cell))))
+      for (const value of ['ada@example.com', '4111111111111111', '536-22-8471']) {
+        expect(seen).not.toContain(value)
+      }
+    }
+  })
+})
 
 describe('psql', () => {
   it('shows masked columns, every lineage form, and a NOTICE naming them', async () => {
