@@ -38,7 +38,7 @@ export function maskCopyRow(
   const fields: CsvField[] =
     copy.format === 'csv'
       ? splitCsv(body, copy)
-      : body.split(copy.delimiter).map((raw) => ({ raw, value: unescapeText(raw) }))
+      : splitText(body, copy.delimiter).map((raw) => ({ raw, value: unescapeText(raw) }))
   let changed = false
   const out = fields.map((field, index) => {
     const column = columns[index] ?? { kind: 'scan' }
@@ -120,8 +120,32 @@ function unescapeText(field: string): string {
   })
 }
 
+/** Splits at delimiters that are not escaped (a data delimiter is sent as `\<char>`). */
+function splitText(line: string, delimiter: string): string[] {
+  const fields: string[] = []
+  let start = 0
+  for (let index = 0; index < line.length; index++) {
+    const char = line[index]
+    if (char === '\\') index++
+    else if (char === delimiter) {
+      fields.push(line.slice(start, index))
+      start = index + 1
+    }
+  }
+  fields.push(line.slice(start))
+  return fields
+}
+
+/** As COPY itself writes text: backslash, newline, carriage return, tab and the delimiter escaped. */
 function escapeText(value: string, delimiter: string): string {
-  let out = value.replaceAll('\\', '\\\\').replaceAll('\n', '\\n').replaceAll('\r', '\\r')
-  if (delimiter !== '\\') out = out.replaceAll(delimiter, `\\${delimiter}`)
+  let out = ''
+  for (const char of value) {
+    if (char === '\\') out += '\\\\'
+    else if (char === '\n') out += '\\n'
+    else if (char === '\r') out += '\\r'
+    else if (char === '\t') out += '\\t'
+    else if (char === delimiter) out += `\\${char}`
+    else out += char
+  }
   return out
 }

@@ -32,6 +32,8 @@ export class ResultMasker {
   #rows: RowPlan | undefined
   #copy: { columns: CopyColumn[]; header: boolean } | undefined
   readonly #changed = new Set<number>()
+  /** The tally when the current result set began, so its notice names only its own reasons. */
+  #tallyBefore: ReadonlyMap<string, number> = new Map()
 
   constructor(
     profile: MaskingProfile,
@@ -157,7 +159,9 @@ export class ResultMasker {
       .sort((a, b) => a - b)
       .map((index) => this.#fields[index]?.name ?? `column ${index + 1}`)
     for (const column of columns) this.maskedColumns.add(column)
-    const reasons = [...this.tally.keys()]
+    const reasons = [...this.tally].flatMap(([reason, count]) =>
+      count > (this.#tallyBefore.get(reason) ?? 0) ? [reason] : []
+    )
     this.#changed.clear()
     return noticeResponse(
       `Gatehouse masked ${columns.length === 1 ? 'column' : 'columns'} ${columns.join(', ')}.`,
@@ -166,6 +170,7 @@ export class ResultMasker {
   }
 
   #next(): void {
+    this.#tallyBefore = new Map(this.tally)
     this.#index++
     this.#rows = undefined
     this.#copy = undefined
