@@ -30,6 +30,11 @@ export default defineConfig(async () => {
                   SLACK_WEBHOOK_URL: `${inject('slackUrl')}/webhook/T000/B000/XXX`,
                   SLACK_SIGNING_SECRET: 'slack-signing-secret-for-the-worker',
                   SLACK_API_URL: `${inject('slackUrl')}/api`,
+                  // Alerts and the audit export post to the stand-in's webhook sink.
+                  ALERT_WEBHOOK_URL: `${inject('slackUrl')}/webhook-sink/alerts`,
+                  ALERT_WEBHOOK_SECRET: 'alert-webhook-secret-for-the-tests',
+                  AUDIT_WEBHOOK_URL: `${inject('slackUrl')}/webhook-sink/audit`,
+                  AUDIT_WEBHOOK_SECRET: 'audit-webhook-secret-for-the-tests',
                 },
               },
             })),

@@ -8,12 +8,14 @@ import { cpus } from 'node:os'
 import { type ApprovalLatency, benchApprovalLatency } from './approval-latency.ts'
 import { startBenchGateway } from './bench-gateway.ts'
 import { benchBundleSize } from './bundle-size.ts'
+import { benchConsoleList } from './console-list.ts'
 import { benchDetectorThroughput } from './detector-throughput.ts'
 import { benchHttpLatency } from './http-latency.ts'
 import { benchPgbench } from './pgbench.ts'
 import { benchMaskedRead, type MaskedReadResult } from './pgbench-masked.ts'
 import { benchPolicyDecision } from './policy-decision.ts'
 import { benchSqlClassification } from './sql-classification.ts'
+import { benchVerifySession } from './verify-session.ts'
 
 const RESULTS = new URL('./results.json', import.meta.url)
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
@@ -31,6 +33,10 @@ const detectorThroughput = benchDetectorThroughput()
 log(
   `  ${detectorThroughput.mbPerSecond} MB/s over ${(detectorThroughput.bytes / 1e6).toFixed(0)} MB, ${detectorThroughput.matches} matches`
 )
+
+log('verifying a signed 10 000-event session')
+const verifySession = await benchVerifySession()
+log(`  ${verifySession.events} events in ${verifySession.millis} ms`)
 
 log('bundle size (wrangler deploy --dry-run)')
 const bundle = await benchBundleSize()
@@ -60,6 +66,10 @@ try {
   await gateway.stop()
 }
 
+log('console session list over 100 000 indexed sessions (its own wrangler dev)')
+const consoleList = await benchConsoleList(log)
+log(`  p50 ${consoleList.p50Millis} ms, p99 ${consoleList.p99Millis} ms`)
+
 const primary = http[0]
 const results = {
   generatedAt: new Date().toISOString(),
@@ -71,6 +81,8 @@ const results = {
   sqlClassification,
   detectorThroughput,
   maskedRead,
+  verifySession,
+  consoleList,
   bundle,
   budgets: {
     httpAddedP50VsPassthrough: {
@@ -99,6 +111,11 @@ const results = {
       met: detectorThroughput.mbPerSecond >= detectorThroughput.target,
     },
     bundleGzipMiB: { target: 3, measured: bundle.gzipMiB, met: bundle.gzipMiB <= 3 },
+    consoleListP50Millis: {
+      target: 50,
+      measured: consoleList.p50Millis,
+      met: consoleList.p50Millis <= 50,
+    },
   },
 }
 await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`)

@@ -10,10 +10,12 @@ import { Command, CommanderError, Option } from 'commander'
 import { registerApprovalCommands } from './commands/approvals.ts'
 import { registerConnectCommand } from './commands/connect.ts'
 import { registerConnectionCommands } from './commands/connection.ts'
+import { registerContainmentCommands } from './commands/containment.ts'
 import { registerDevCommand } from './commands/dev.ts'
 import { registerPolicyCommands } from './commands/policy.ts'
 import { registerSessionCommands } from './commands/sessions.ts'
 import { registerTokenCommands } from './commands/token.ts'
+import { registerVerifyCommand } from './commands/verify.ts'
 import { registerWhoamiCommand } from './commands/whoami.ts'
 import { DEFAULT_GATEWAY_URL } from './context.ts'
 import { reportFailure } from './output.ts'
@@ -55,7 +57,9 @@ registerTokenCommands(program)
 registerPolicyCommands(program)
 registerConnectionCommands(program)
 registerSessionCommands(program)
+registerVerifyCommand(program)
 registerApprovalCommands(program)
+registerContainmentCommands(program)
 registerWhoamiCommand(program)
 registerConnectCommand(program)
 registerDevCommand(program)

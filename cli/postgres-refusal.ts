@@ -18,7 +18,7 @@ const STARTUP_WAIT_MS = 5_000
 /** Appendix A: the SQLSTATE a Postgres client sees for a gateway refusal code. */
 export function sqlStateForRefusal(code: string | undefined): string {
   if (code?.startsWith('auth.')) return '28000' // invalid_authorization_specification
-  if (code === 'access.denied') return '42501' // insufficient_privilege
+  if (code === 'access.denied' || code === 'access.locked') return '42501' // insufficient_privilege
   if (code === 'connection.not_found') return '3D000' // invalid_catalog_name
   return '08004' // sqlserver_rejected_establishment_of_sqlconnection
 }

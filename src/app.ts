@@ -10,7 +10,9 @@ import type { AppEnv } from './app-env.ts'
 import { approvalApiRoutes } from './approvals/api-routes.ts'
 import { approvalPageRoutes } from './approvals/page/routes.ts'
 import { slackRoutes } from './approvals/slack/routes.ts'
+import { consoleRoutes } from './console/routes.ts'
 import { type ErrorCode, GatehouseError, jsonErrorResponse, toGatehouseError } from './errors.ts'
+import { signingKeyRoutes } from './evidence/routes.ts'
 import { approverLoginRoutes } from './identity/approver-login.ts'
 import { requireCaller } from './identity/middleware.ts'
 import { whoami } from './identity/whoami.ts'
@@ -30,6 +32,7 @@ app.use(async (c, next) => {
 })
 
 app.get('/healthz', (c) => c.json({ ok: true }))
+app.route('/.well-known/gatehouse/signing-keys', signingKeyRoutes)
 
 app.route('/proxy', httpProxyRoutes)
 app.route('/v1/connections', tunnelRoutes)
@@ -40,6 +43,7 @@ app.route('/v1/admin', adminRoutes)
 app.route('/slack', slackRoutes)
 app.route('/approvals', approvalPageRoutes)
 app.route('/auth', approverLoginRoutes)
+app.route('/ui', consoleRoutes)
 
 app.notFound((c) =>
   jsonErrorResponse(

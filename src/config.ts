@@ -3,6 +3,7 @@
  * with `config.invalid` naming the variable, instead of failing somewhere deep inside.
  */
 import { z } from 'zod'
+import { ALERT_TYPES, type AlertType } from './alerts/alert.ts'
 import { GatehouseError } from './errors.ts'
 
 const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -12,6 +13,8 @@ const DEFAULT_APPROVAL_WAIT_SECONDS = 180
 const DEFAULT_APPROVAL_TTL_SECONDS = 15 * 60
 const DEFAULT_SLACK_API_URL = 'https://slack.com/api'
 const DEFAULT_OIDC_ALGORITHMS = 'RS256,PS256,ES256,ES384,EdDSA'
+const DEFAULT_RETENTION_DAYS = 90
+const DEFAULT_CONSOLE_GROUPS = 'gatehouse-responders'
 /** Symmetric algorithms are never accepted: the gateway only ever holds public keys. */
 const ASYMMETRIC_ALGORITHMS = new Set([
   'RS256',
@@ -84,11 +87,22 @@ const RawEnv = z.object({
   OIDC_CLIENT_ID: optionalString,
   OIDC_CLIENT_SECRET: optionalString,
   ADMIN_GROUPS: commaList,
+  // Unset: the default group; set but empty: only ADMIN_GROUPS may use the console.
+  CONSOLE_GROUPS: z
+    .string()
+    .optional()
+    .transform((value) =>
+      (value ?? DEFAULT_CONSOLE_GROUPS)
+        .split(',')
+        .map((group) => group.trim())
+        .filter(Boolean)
+    ),
   ADMIN_TOKEN: z.string({ error: 'is required (a Worker secret)' }).min(32, {
     message: 'must be at least 32 characters',
   }),
   CREDENTIALS_KEY: base64Key,
   MASKING_KEY: base64Key.optional(),
+  SIGNING_KEY: base64Key.optional(),
   MAX_BODY_BYTES: positiveInt(DEFAULT_MAX_BODY_BYTES),
   INLINE_BODY_BYTES: positiveInt(DEFAULT_INLINE_BODY_BYTES),
   ORIGIN_TIMEOUT_MS: positiveInt(DEFAULT_ORIGIN_TIMEOUT_MS),
@@ -99,6 +113,31 @@ const RawEnv = z.object({
   SLACK_CHANNEL: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_API_URL: optionalString.pipe(z.url().optional()),
+  ALERT_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
+  ALERT_WEBHOOK_SECRET: optionalString,
+  ALERT_SLACK: optionalString.pipe(
+    z.enum(['on', 'off'], { error: 'must be on or off' }).default('off')
+  ),
+  ALERT_EVENTS: commaList.pipe(
+    z.array(z.enum(ALERT_TYPES, { error: `must list only ${ALERT_TYPES.join(', ')}` }))
+  ),
+  AUDIT_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
+  AUDIT_WEBHOOK_SECRET: optionalString,
+  RETENTION_DAYS: z
+    .union([z.string(), z.number()])
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === '') return DEFAULT_RETENTION_DAYS
+      const parsed = typeof value === 'number' ? value : Number(value)
+      if (!Number.isSafeInteger(parsed) || parsed < 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be a whole number of days (0: keep forever)',
+        })
+        return z.NEVER
+      }
+      return parsed
+    }),
 })
 
 export type OidcConfig = {
@@ -126,6 +165,15 @@ export type SlackConfig = {
   apiUrl: string
 }
 
+/** Alerts on blocked commands, denied or expired approvals and killed sessions. */
+export type AlertsConfig = {
+  /** ALERT_WEBHOOK_URL, signed with ALERT_WEBHOOK_SECRET when set. */
+  webhook: { url: string; secret: string | undefined } | undefined
+  /** ALERT_SLACK=on: also post to the Slack channel or webhook approvals use. */
+  slack: boolean
+  events: readonly AlertType[]
+}
+
 export type Config = {
   publicUrl: string | undefined
   oidc: OidcConfig | undefined
@@ -138,6 +186,8 @@ export type Config = {
     ttlSeconds: number
   }
   adminGroups: string[]
+  /** IdP groups whose members may use the web console (`/ui`), besides `adminGroups`. */
+  consoleGroups: string[]
   adminToken: string
   credentialsKey: Uint8Array
   /**
@@ -145,6 +195,16 @@ export type Config = {
    * CREDENTIALS_KEY (rotating it changes every token, so joins across the change break).
    */
   maskingSecret: Uint8Array
+  /**
+   * SIGNING_KEY: the 32-byte Ed25519 seed (RFC 8032) that signs session manifests.
+   * Absent: derived from CREDENTIALS_KEY by HKDF (src/evidence/signing-key.ts).
+   */
+  signingSeed: Uint8Array | undefined
+  alerts: AlertsConfig
+  /** Batches of transcript events pushed to a SIEM by the scheduled handler. */
+  auditExport: { url: string; secret: string | undefined } | undefined
+  /** Days closed sessions and ended approvals are kept; 0: forever. */
+  retentionDays: number
   limits: {
     /** Largest request body the HTTP proxy accepts. */
     maxBodyBytes: number
@@ -200,9 +260,22 @@ export function loadConfig(env: object): Config {
       ttlSeconds: raw.APPROVAL_TTL_SECONDS,
     },
     adminGroups: raw.ADMIN_GROUPS,
+    consoleGroups: raw.CONSOLE_GROUPS,
     adminToken: raw.ADMIN_TOKEN,
     credentialsKey: raw.CREDENTIALS_KEY,
     maskingSecret: raw.MASKING_KEY ?? raw.CREDENTIALS_KEY,
+    signingSeed: raw.SIGNING_KEY,
+    alerts: {
+      webhook: raw.ALERT_WEBHOOK_URL
+        ? { url: raw.ALERT_WEBHOOK_URL, secret: raw.ALERT_WEBHOOK_SECRET }
+        : undefined,
+      slack: raw.ALERT_SLACK === 'on',
+      events: raw.ALERT_EVENTS.length ? [...new Set(raw.ALERT_EVENTS)] : [...ALERT_TYPES],
+    },
+    auditExport: raw.AUDIT_WEBHOOK_URL
+      ? { url: raw.AUDIT_WEBHOOK_URL, secret: raw.AUDIT_WEBHOOK_SECRET }
+      : undefined,
+    retentionDays: raw.RETENTION_DAYS,
     limits: {
       maxBodyBytes: raw.MAX_BODY_BYTES,
       inlineBodyBytes: Math.min(raw.INLINE_BODY_BYTES, raw.MAX_BODY_BYTES),

@@ -7,6 +7,7 @@ import { type Command, InvalidArgumentError } from 'commander'
 import type { sessions } from '../../src/db/schema.ts'
 import { contextOf } from '../context.ts'
 import { CliError, formatTime, print, printJson, printRaw, printTable } from '../output.ts'
+import { registerKillCommand } from './containment.ts'
 
 /** A row of the session index, as GET /v1/admin/sessions returns it. */
 type SessionRow = typeof sessions.$inferSelect
@@ -38,9 +39,11 @@ type ListOptions = {
 
 const OUTCOMES = ['ok', 'blocked', 'error', 'refused']
 
-/** Adds `sessions list|show|verify`. */
+/** Adds `sessions list|show|verify|kill`. */
 export function registerSessionCommands(program: Command): void {
-  const sessions = program.command('sessions').description('list, show and verify recordings')
+  const sessions = program
+    .command('sessions')
+    .description('list, show and verify recordings; kill a live session')
 
   sessions
     .command('list')
@@ -152,6 +155,8 @@ export function registerSessionCommands(program: Command): void {
           `last hash ${result.chain.lastHash ?? '-'}; the index matches (status ${result.status}).`
       )
     })
+
+  registerKillCommand(sessions)
 }
 
 /** One transcript event as a line: `#1 09:20:11.123 command  DELETE /admin/users/42 → block …`. */

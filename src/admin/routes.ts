@@ -5,7 +5,9 @@ import type { AppEnv } from '../app-env.ts'
 import { GatehouseError } from '../errors.ts'
 import { requireAdmin } from '../identity/middleware.ts'
 import { approvalAdminRoutes } from './approvals.ts'
+import { auditEventRoutes } from './audit-events.ts'
 import { connectionRoutes } from './connections.ts'
+import { containmentRoutes } from './containment.ts'
 import { policyRoutes } from './policy.ts'
 import { sessionRoutes } from './sessions.ts'
 import { tokenRoutes } from './tokens.ts'
@@ -32,3 +34,5 @@ adminRoutes.route('/connections', connectionRoutes)
 adminRoutes.route('/policy', policyRoutes)
 adminRoutes.route('/sessions', sessionRoutes)
 adminRoutes.route('/approvals', approvalAdminRoutes)
+adminRoutes.route('/audit', auditEventRoutes)
+adminRoutes.route('/', containmentRoutes)

@@ -1,12 +1,17 @@
-/** /v1/admin/sessions: the D1 index with filters and keyset paging, and each transcript. */
+/**
+ * /v1/admin/sessions: the D1 index with filters and keyset paging, and each transcript
+ * with its signed manifest, its verification and its export.
+ */
 import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm'
 import { Hono } from 'hono'
 import { z } from 'zod'
 import type { AppEnv } from '../app-env.ts'
 import { sessions } from '../db/schema.ts'
 import { GatehouseError } from '../errors.ts'
+import { signingKeyOf } from '../evidence/signing-key.ts'
+import { verifyTranscript } from '../evidence/verify-transcript.ts'
 import { verifyChain } from '../recorder/hash-chain.ts'
-import { readTranscriptLines } from '../recorder/transcript-reader.ts'
+import { readManifest, readTranscriptLines } from '../recorder/transcript-reader.ts'
 import { parseWith } from './body.ts'
 
 const SessionQuery = z
@@ -71,14 +76,55 @@ sessionRoutes.get('/:id/transcript', async (c) => {
   })
 })
 
-/** Checks the hash chain and that the index agrees with what R2 holds. */
+/**
+ * Verifies the transcript against its signed manifest (`verdict`: intact, incomplete or
+ * tampered, naming each altered event), and that the index agrees with what R2 holds.
+ */
 sessionRoutes.get('/:id/verify', async (c) => {
-  const row = await sessionRow(c.var.gateway.db, c.req.param('id'))
-  const lines = await readTranscriptLines(c.var.gateway.bucket, row.transcriptPrefix)
-  const chain = await verifyChain(row.id, lines)
+  const { gateway } = c.var
+  const row = await sessionRow(gateway.db, c.req.param('id'))
+  const [lines, manifest, key] = await Promise.all([
+    readTranscriptLines(gateway.bucket, row.transcriptPrefix),
+    readManifest(gateway.bucket, row.transcriptPrefix),
+    signingKeyOf(gateway.config),
+  ])
+  const [verdict, chain] = await Promise.all([
+    verifyTranscript({ sessionId: row.id, lines, manifest, keys: [key.publicJwk] }),
+    verifyChain(row.id, lines),
+  ])
   const matchesIndex =
     chain.intact && chain.lastHash === row.lastHash && chain.events === row.events
-  return c.json({ session: row.id, chain, matchesIndex, status: row.status })
+  return c.json({ session: row.id, verdict, chain, matchesIndex, status: row.status })
+})
+
+/** The signed closing manifest, exactly as stored. */
+sessionRoutes.get('/:id/manifest', async (c) => {
+  const row = await sessionRow(c.var.gateway.db, c.req.param('id'))
+  const manifest = await readManifest(c.var.gateway.bucket, row.transcriptPrefix)
+  if (manifest === undefined) {
+    throw new GatehouseError(
+      'resource.not_found',
+      `Session "${row.id}" has no manifest: it is still open or was cut short.`
+    )
+  }
+  return c.body(manifest, 200, { 'content-type': 'application/json' })
+})
+
+/**
+ * The evidence as one download: the transcript's NDJSON lines as stored, then the signed
+ * manifest line (absent for a session cut short). `gatehouse verify --file` checks it.
+ */
+sessionRoutes.get('/:id/export', async (c) => {
+  const row = await sessionRow(c.var.gateway.db, c.req.param('id'))
+  const [lines, manifest] = await Promise.all([
+    readTranscriptLines(c.var.gateway.bucket, row.transcriptPrefix),
+    readManifest(c.var.gateway.bucket, row.transcriptPrefix),
+  ])
+  const body = [...lines, ...(manifest === undefined ? [] : [manifest])]
+  return c.body(body.map((line) => `${line}\n`).join(''), 200, {
+    'content-type': 'application/x-ndjson',
+    'content-disposition': `attachment; filename="gatehouse-session-${row.id}.ndjson"`,
+  })
 })
 
 async function sessionRow(db: AppEnv['Variables']['gateway']['db'], id: string) {

@@ -6,6 +6,7 @@
  * approval's own hash-chained log), then stored, indexed in D1 and announced on Slack.
  */
 import { DurableObject } from 'cloudflare:workers'
+import { alertApprovalEnded } from '../alerts/notify.ts'
 import { loadConfig } from '../config.ts'
 import { openDatabase } from '../db/client.ts'
 import { indexApproval } from './approval-index.ts'
@@ -241,6 +242,7 @@ export class ApprovalRequest extends DurableObject<Env> {
     this.#record = next
     this.#log = log
     if (next.state !== 'pending') for (const wake of [...this.#waiters]) wake()
+    if (next.state !== 'pending') this.ctx.waitUntil(alertApprovalEnded(this.env, next))
     // Off the held command's path: the DO and R2 hold the truth, the index follows.
     const indexed = indexApproval(openDatabase(this.env.DB), next).catch((cause: unknown) =>
       console.error('indexing an approval failed', { approval: next.id, cause })

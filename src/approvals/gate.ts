@@ -97,8 +97,11 @@ export class DurableApprovalGate implements ApprovalGate {
   ): Promise<void> {
     const { signal, waitMs } = held.hold
     const hangUp = () => {
-      held.record({ approval: pending.id, state: 'cancelled', reason: 'the client hung up' })
-      stub.cancel('the client hung up').catch(() => {})
+      // A kill aborts with a reason of its own; a hang-up with none worth showing.
+      const reason =
+        signal?.reason instanceof GatehouseError ? signal.reason.message : 'the client hung up'
+      held.record({ approval: pending.id, state: 'cancelled', reason })
+      stub.cancel(reason).catch(() => {})
     }
     if (signal?.aborted) return hangUp()
     signal?.addEventListener('abort', hangUp, { once: true })

@@ -2,6 +2,7 @@
  * D1 tables (drizzle). Times are Unix milliseconds. Layouts are documented in
  * storage-schema.md; migrations are generated from this file with drizzle-kit.
  */
+import { sql } from 'drizzle-orm'
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core'
 
 /** Gatehouse agent tokens. Only the SHA-256 of the secret is stored. */
@@ -86,11 +87,20 @@ export const sessions = sqliteTable(
     chunks: integer('chunks').notNull().default(0),
     lastHash: text('last_hash'),
     events: integer('events').notNull().default(0),
+    /** Outcomes whose results reached the caller masked (the console's "masked" filter). */
+    masked: integer('masked').notNull().default(0),
+    /** Held commands that an approver let through (the console's "approved" filter). */
+    approved: integer('approved').notNull().default(0),
   },
   (table) => [
-    index('sessions_started_at').on(table.startedAt),
+    // Lists page newest first by the (started_at, id) keyset.
+    index('sessions_started').on(table.startedAt, table.id),
+    // The few live sessions among many (the console's "live only", kills by subject).
+    index('sessions_open').on(table.startedAt, table.id).where(sql`${table.status} = 'open'`),
     index('sessions_caller').on(table.callerId, table.startedAt),
     index('sessions_connection').on(table.connectionName, table.startedAt),
+    // Audit export and retention walk closed sessions by the (ended_at, id) keyset.
+    index('sessions_ended').on(table.endedAt, table.id),
   ]
 )
 
@@ -124,5 +134,34 @@ export const approvals = sqliteTable(
   (table) => [
     index('approvals_state').on(table.state, table.requestedAt),
     index('approvals_session').on(table.sessionId),
+    // Retention removes approvals that ended before its cutoff.
+    index('approvals_ended').on(table.endedAt),
   ]
 )
+
+/**
+ * Containment locks: every session of a locked subject (`agent:<name>`, `user:<sub or email>`,
+ * `token:<id>`, `connection:<name>`) is refused until the row is deleted.
+ */
+export const locks = sqliteTable('locks', {
+  subject: text('subject').primaryKey(),
+  reason: text('reason').notNull().default(''),
+  lockedBy: text('locked_by').notNull(),
+  lockedAt: integer('locked_at').notNull(),
+})
+
+/**
+ * How far each push export has delivered (at-least-once: advanced only after the receiver
+ * answered 2xx). `position` is the audit cursor of the next event to send.
+ */
+export const exportCursors = sqliteTable('export_cursors', {
+  /** The export's name: `audit-webhook`. */
+  id: text('id').primaryKey(),
+  position: text('position').notNull(),
+  /** The last batch the receiver took, and when. */
+  lastBatch: text('last_batch'),
+  deliveredAt: integer('delivered_at'),
+  /** The last attempt, and why it failed (null once one succeeds). */
+  attemptedAt: integer('attempted_at'),
+  lastError: text('last_error'),
+})

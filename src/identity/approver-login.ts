@@ -1,8 +1,8 @@
 /**
  * Approver sign-in routes, mounted at `/auth`: `GET /login` sends the browser to the IdP,
  * `GET /callback` turns the IdP's answer into a signed session cookie, `POST /logout`
- * ends it. A sign-in only ever returns to an approval page, so the `return` parameter
- * cannot be used as an open redirect.
+ * ends it. A sign-in only ever returns to an approval page or a console page (`/ui`), so
+ * the `return` parameter cannot be used as an open redirect.
  */
 import { Hono } from 'hono'
 import type { AppEnv } from '../app-env.ts'
@@ -26,8 +26,17 @@ import { assertSameOriginPost } from './same-origin.ts'
 const AUTH_PREFIX = '/auth'
 const CALLBACK_PATH = `${AUTH_PREFIX}/callback`
 
-/** The only places a sign-in returns to: one approval page, optionally with an intent. */
-const RETURN_PATH = /^\/approvals\/[0-9a-f]{64}(\?intent=(approve|deny))?$/
+/**
+ * The only places a sign-in returns to: one approval page, optionally with an intent, or a
+ * console page with its (form-encoded) filters. Both are paths of this origin.
+ */
+const RETURN_PATH =
+  /^(\/approvals\/[0-9a-f]{64}(\?intent=(approve|deny))?|\/ui(\/[\w-]+)*(\?[\w.~%&=+*-]*)?)$/
+
+/** Whether a sign-in may come back to `path`. */
+export function isSignInReturnPath(path: string): boolean {
+  return RETURN_PATH.test(path)
+}
 
 /** The sign-in URL that comes back to `returnTo` (an approval page path). */
 export function loginPath(returnTo: string): string {
@@ -46,7 +55,7 @@ approverLoginRoutes.get('/login', async (c) => {
   if (!RETURN_PATH.test(returnTo)) {
     throw new GatehouseError(
       'request.invalid',
-      'A sign-in can only return to an approval page (/approvals/<id>).',
+      'A sign-in can only return to an approval page (/approvals/<id>) or the console (/ui).',
       { detail: `return=${returnTo.slice(0, 200)}` }
     )
   }

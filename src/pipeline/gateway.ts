@@ -7,6 +7,7 @@
 import type { ApprovalRequest } from '../approvals/approval-request.do.ts'
 import { DurableApprovalGate } from '../approvals/gate.ts'
 import { type Config, loadConfig } from '../config.ts'
+import type { SessionControl } from '../containment/session-control.do.ts'
 import { type Database, openDatabase } from '../db/client.ts'
 import type { ApprovalGate } from './pause.ts'
 
@@ -20,6 +21,8 @@ export type Gateway = {
   publicUrl: string
   approvalRequests: DurableObjectNamespace<ApprovalRequest>
   approvals: ApprovalGate
+  /** One SessionControl object per live session: the kill switch (containment/). */
+  sessionControls: DurableObjectNamespace<SessionControl>
 }
 
 export function createGateway(
@@ -43,5 +46,6 @@ export function createGateway(
       defaultTtlSeconds: config.approvals.ttlSeconds,
       now: Date.now,
     }),
+    sessionControls: env.SESSION_CONTROL,
   }
 }

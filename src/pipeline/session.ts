@@ -7,11 +7,14 @@
  * Adapters supply the classified command and a `forward` function; refusals at any step
  * are recorded and thrown as GatehouseErrors for the adapter to put on its wire.
  */
+import { alertCommandBlocked } from '../alerts/notify.ts'
 import {
   type ConnectionRow,
   connectionByNameQuery,
   openConnectionCredential,
 } from '../connections/store.ts'
+import { type KillWatch, SessionKilled, watchForKill } from '../containment/kill-watch.ts'
+import { findLock, type LockRow, lockedError, locksQuery } from '../containment/locks.ts'
 import { GatehouseError, toGatehouseError } from '../errors.ts'
 import { agentTokenByHashQuery, touchAgentToken } from '../identity/agent-token-store.ts'
 import {
@@ -87,7 +90,7 @@ export type BatchForward<T> = (context: ForwardContext) => Promise<BatchForwarde
 
 /**
  * Authenticates the caller and authorizes it for the connection, with every lookup in one
- * D1 round trip (agent token, connection, policy version); then starts recording.
+ * D1 round trip (agent token, connection, policy version, locks); then starts recording.
  * Refusals of a caller we can name are recorded; unknown callers are only logged.
  */
 export async function openSession(
@@ -98,29 +101,44 @@ export async function openSession(
   const { db } = gateway
   const connectionQuery = connectionByNameQuery(db, request.connectionName)
   const headQuery = policyHeadQuery(db)
+  const lockQuery = locksQuery(db, credential, request.connectionName)
   let connections: ConnectionRow[]
   let heads: PolicyHead[]
+  let locks: LockRow[]
   let caller: Caller
   try {
     if (credential.kind === 'agent_token') {
-      const [connectionRows, headRows, tokenRows] = await db.batch([
+      const [connectionRows, headRows, lockRows, tokenRows] = await db.batch([
         connectionQuery,
         headQuery,
+        lockQuery,
         agentTokenByHashQuery(db, credential.hash),
       ])
       const authenticated = callerFromAgentToken(tokenRows[0], gateway.now())
       const token = authenticated.agentToken
       if (token) gateway.waitUntil(touchAgentToken(db, token, gateway.now()).catch(() => {}))
-      ;[connections, heads, caller] = [connectionRows, headRows, authenticated.caller]
+      ;[connections, heads, locks, caller] = [
+        connectionRows,
+        headRows,
+        lockRows,
+        authenticated.caller,
+      ]
     } else {
-      ;[[connections, heads], caller] = await Promise.all([
-        db.batch([connectionQuery, headQuery]),
+      ;[[connections, heads, locks], caller] = await Promise.all([
+        db.batch([connectionQuery, headQuery, lockQuery]),
         callerFromJwt(credential.token, gateway.config, gateway.now()),
       ])
     }
   } catch (error) {
     if (error instanceof IdentifiedRefusal)
       recordRefusal(gateway, { ...request, caller: error.caller }, error)
+    throw error
+  }
+
+  const lock = findLock(locks, caller, request.connectionName)
+  if (lock) {
+    const error = lockedError(lock)
+    recordRefusal(gateway, { ...request, caller }, error)
     throw error
   }
 
@@ -196,6 +214,11 @@ export class GatewaySession {
   readonly masking: MaskingProfile
   readonly #recorder: SessionRecorder
   readonly #outcomes = new Set<Promise<void>>()
+  #killWatch: KillWatch | undefined
+  /** Aborted by close: a command still held for approval then stops waiting. */
+  readonly #ending = new AbortController()
+  /** Commands waiting for approval; close waits for them to be refused and recorded. */
+  readonly #holds = new Set<Promise<unknown>>()
 
   constructor(
     gateway: Gateway,
@@ -228,8 +251,49 @@ export class GatewaySession {
     return this.#recorder.id
   }
 
+  /**
+   * Aborts, with a SessionKilled error as its reason, when a responder kills this session
+   * (containment/kill.ts). Armed on first read: long-lived sessions (tunnels, held
+   * commands) read it, short requests never pay for the watch. Arming also indexes the
+   * session as open at once, so a lock on its caller or connection finds it while it lives.
+   */
+  get killed(): AbortSignal {
+    if (!this.#killWatch) {
+      const watch = watchForKill(this.#gateway.sessionControls, this.id)
+      this.#killWatch = watch
+      watch.signal.addEventListener('abort', () => this.#recordKill(watch.signal.reason), {
+        once: true,
+      })
+      this.#gateway.waitUntil(
+        this.#recorder
+          .flush()
+          .catch((cause) =>
+            console.error('indexing a live session failed', { session: this.id, cause })
+          )
+      )
+    }
+    return this.#killWatch.signal
+  }
+
+  #recordKill(reason: unknown): void {
+    if (!(reason instanceof SessionKilled)) return
+    const { by, reason: why, at } = reason.kill
+    try {
+      this.#recorder.recordRefusal(reason.code, reason.message, {
+        detail: reason.detail,
+        killedBy: by,
+        reason: why,
+        killedAt: new Date(at).toISOString(),
+      })
+    } catch {
+      // Closed already: the session ended before the kill reached it.
+    }
+  }
+
   /** Records a refusal that happened before a command could be formed (bad path, body too large). */
   recordRefusal(error: GatehouseError): void {
+    // A kill is recorded once, when it arrives, with who and why.
+    if (error instanceof SessionKilled) return
     this.#recorder.recordRefusal(
       error.code,
       error.message,
@@ -292,6 +356,7 @@ export class GatewaySession {
           errorCode: refusal.code,
         })
       }
+      alertCommandBlocked(this.#gateway, this, refusal)
       throw refusal
     }
 
@@ -311,6 +376,15 @@ export class GatewaySession {
     const held = entries.findIndex((entry) => entry.decision.action === 'require_approval')
     const heldEntry = entries[held]
     if (heldEntry) {
+      // A held command waits until decided, the client hangs up, the session is killed or ends.
+      const killed = this.killed
+      const ends = [killed, this.#ending.signal]
+      const signal = AbortSignal.any(hold.signal ? [hold.signal, ...ends] : ends)
+      let release!: () => void
+      const holding = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      this.#holds.add(holding)
       try {
         await this.#gateway.approvals.awaitApproval({
           sessionId: this.id,
@@ -320,16 +394,25 @@ export class GatewaySession {
           command: commands[held] ?? heldEntry.command,
           shown: heldEntry.command,
           decision: heldEntry.decision,
-          hold,
+          hold: { ...hold, signal },
           record: (data) => {
             this.#recorder.append('approval', data)
           },
         })
       } catch (error) {
-        const refusal = toGatehouseError(error)
+        const refusal = toGatehouseError(killed.aborted ? killed.reason : error)
         refuseAll('blocked', refusal.code)
         throw refusal
+      } finally {
+        this.#holds.delete(holding)
+        release()
       }
+    }
+    const kill = this.#killWatch?.signal
+    if (kill?.aborted) {
+      const refusal = toGatehouseError(kill.reason)
+      refuseAll('blocked', refusal.code)
+      throw refusal
     }
 
     const startedAt = this.#gateway.now()
@@ -413,6 +496,9 @@ export class GatewaySession {
 
   /** Ends the session once every forwarded command has settled; pass to waitUntil. */
   async close(details: Record<string, unknown> = {}): Promise<void> {
+    this.#ending.abort(new Error('the session ended'))
+    await Promise.allSettled(this.#holds)
+    this.#killWatch?.stop()
     await Promise.allSettled(this.#outcomes)
     // Let the response leave first: on the local runtime, storage I/O shares the thread
     // that delivers it, and starting the final writes at once delays the caller's last bytes.

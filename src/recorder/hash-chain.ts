@@ -3,11 +3,38 @@
  * (UTF-8, no trailing newline), so verification never depends on re-serialising JSON.
  */
 import { sha256Hex } from '../encoding.ts'
-import { TranscriptEvent } from './event.ts'
+import { type PendingEvent, TRANSCRIPT_VERSION, TranscriptEvent } from './event.ts'
 
 /** Lowercase hex SHA-256 of a transcript line. */
 export function hashLine(line: string): Promise<string> {
   return sha256Hex(line)
+}
+
+/**
+ * Serialises events as transcript lines, each naming the hash of the line before it
+ * (the first names `prev`). Returns the lines and the new chain head.
+ */
+export async function chainEvents(
+  sessionId: string,
+  prev: string | null,
+  events: readonly PendingEvent[]
+): Promise<{ lines: string[]; lastHash: string | null }> {
+  const lines: string[] = []
+  let head = prev
+  for (const event of events) {
+    const line = JSON.stringify({
+      v: TRANSCRIPT_VERSION,
+      sid: sessionId,
+      seq: event.seq,
+      at: event.at,
+      type: event.type,
+      prev: head,
+      data: event.data,
+    })
+    lines.push(line)
+    head = await hashLine(line)
+  }
+  return { lines, lastHash: head }
 }
 
 export type ChainVerdict =

@@ -25,6 +25,10 @@ export type SessionTally = {
   bytesDown: number
   events: number
   outcome: SessionOutcome
+  /** Outcomes whose results reached the caller masked (`summary.masked`). */
+  masked: number
+  /** Held commands an approver let through (`approval` events in state `approved`). */
+  approved: number
 }
 
 export const EMPTY_TALLY: SessionTally = {
@@ -37,6 +41,8 @@ export const EMPTY_TALLY: SessionTally = {
   bytesDown: 0,
   events: 0,
   outcome: 'ok',
+  masked: 0,
+  approved: 0,
 }
 
 export type SessionRow = {
@@ -71,6 +77,8 @@ export async function upsertSessionRow(db: Database, row: SessionRow): Promise<v
     chunks: row.chunks,
     lastHash: row.lastHash,
     events: row.tally.events,
+    masked: row.tally.masked,
+    approved: row.tally.approved,
   }
   await db
     .insert(sessions)

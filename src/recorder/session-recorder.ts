@@ -6,11 +6,13 @@
  */
 import type { Database } from '../db/client.ts'
 import { GatehouseError } from '../errors.ts'
+import { MANIFEST_TYPE, MANIFEST_VERSION, signManifest } from '../evidence/manifest.ts'
+import { signingKeyOf } from '../evidence/signing-key.ts'
 import type { Caller, Command, Decision, Outcome } from '../pipeline/types.ts'
 import { type EventType, type PendingEvent, TRANSCRIPT_VERSION } from './event.ts'
-import { hashLine } from './hash-chain.ts'
+import { chainEvents } from './hash-chain.ts'
 import { EMPTY_TALLY, type SessionTally, upsertSessionRow, worseOutcome } from './session-index.ts'
-import { chunkKey, newSessionId, transcriptPrefix } from './transcript-keys.ts'
+import { chunkKey, manifestKey, newSessionId, transcriptPrefix } from './transcript-keys.ts'
 
 /** Long sessions refresh their index row at most this often between chunks. */
 const INDEX_REFRESH_MS = 5_000
@@ -19,6 +21,8 @@ export type RecorderStore = {
   bucket: R2Bucket
   db: Database
   now: () => number
+  /** The signing key's source; without it (bare test stores) no manifest is written. */
+  config?: { signingSeed: Uint8Array | undefined; credentialsKey: Uint8Array }
 }
 
 export type SessionStart = {
@@ -44,6 +48,10 @@ export class SessionRecorder {
   #indexedAt: number | null = null
   #endedAt: number | null = null
   #writing: Promise<void> = Promise.resolve()
+  /** `at` of the first and the latest event: the manifest's time range. */
+  #firstAt: string | undefined
+  #lastAt = ''
+  #manifestWritten = false
 
   constructor(store: RecorderStore, start: SessionStart) {
     this.#store = store
@@ -68,7 +76,10 @@ export class SessionRecorder {
   append(type: EventType, data: Record<string, unknown>): number {
     if (this.#endedAt !== null) throw new Error(`session ${this.id} is closed`)
     const seq = this.#nextSeq++
-    this.#pending.push({ seq, at: new Date(this.#store.now()).toISOString(), type, data })
+    const at = new Date(this.#store.now()).toISOString()
+    this.#pending.push({ seq, at, type, data })
+    this.#firstAt ??= at
+    this.#lastAt = at
     return seq
   }
 
@@ -112,7 +123,10 @@ export class SessionRecorder {
     return run
   }
 
-  /** Ends the session: appends session.end, writes it, and marks the index row closed. */
+  /**
+   * Ends the session: appends session.end, writes it, then the signed manifest, and only
+   * then marks the index row closed (so a closed row means the manifest is there).
+   */
   async close(details: Record<string, unknown> = {}): Promise<void> {
     if (this.#endedAt !== null) return this.#writing
     this.append('session.end', { ...details })
@@ -128,21 +142,7 @@ export class SessionRecorder {
       this.#indexedAt === null || closing || now - this.#indexedAt >= INDEX_REFRESH_MS
     if (events.length === 0 && !indexDue) return
 
-    let prev = this.#lastHash
-    const lines: string[] = []
-    for (const event of events) {
-      const line = JSON.stringify({
-        v: TRANSCRIPT_VERSION,
-        sid: this.id,
-        seq: event.seq,
-        at: event.at,
-        type: event.type,
-        prev,
-        data: event.data,
-      })
-      lines.push(line)
-      prev = await hashLine(line)
-    }
+    const { lines, lastHash: prev } = await chainEvents(this.id, this.#lastHash, events)
     const next = {
       lastHash: prev,
       chunks: events.length ? this.#chunks + 1 : this.#chunks,
@@ -162,7 +162,10 @@ export class SessionRecorder {
     if (closing || !indexDue) {
       // Off the critical path: chunk first, so the index never claims what R2 lacks.
       await writeChunk()
-      if (indexDue) await this.#writeIndex(next, closing)
+      // A closed row promises a signed manifest: without one the session reads as cut short.
+      const [manifest] = closing ? await Promise.allSettled([this.#putManifest()]) : []
+      if (indexDue) await this.#writeIndex(next, closing && manifest?.status === 'fulfilled')
+      if (manifest?.status === 'rejected') throw manifest.reason
     } else {
       // Write-ahead: both in parallel; if the chunk failed, put the index back.
       const [chunk, index] = await Promise.allSettled([writeChunk(), this.#writeIndex(next, false)])
@@ -196,6 +199,40 @@ export class SessionRecorder {
     })
   }
 
+  /** Signs what the transcript holds now that it is complete, and stores it beside the chunks. */
+  async #putManifest(): Promise<void> {
+    const config = this.#store.config
+    if (!config || this.#manifestWritten || this.#lastHash === null) return
+    const key = await signingKeyOf(config)
+    const { caller } = this.#start
+    const line = await signManifest(key, {
+      v: MANIFEST_VERSION,
+      type: MANIFEST_TYPE,
+      session: this.id,
+      transcriptVersion: TRANSCRIPT_VERSION,
+      protocol: this.#start.protocol,
+      connection: this.#start.connectionName,
+      caller: {
+        id: caller.id,
+        name: caller.name,
+        via: caller.via,
+        ...(caller.tokenId ? { tokenId: caller.tokenId } : {}),
+      },
+      events: this.#nextSeq,
+      lastHash: this.#lastHash,
+      startedAt: this.#firstAt ?? this.#lastAt,
+      endedAt: this.#lastAt,
+      signedAt: new Date(this.#store.now()).toISOString(),
+    })
+    const written = await this.#store.bucket.put(manifestKey(this.prefix), line, {
+      onlyIf: { etagDoesNotMatch: '*' },
+      httpMetadata: { contentType: 'application/json' },
+      customMetadata: { session: this.id, kid: key.kid },
+    })
+    if (written === null) throw new Error(`the manifest of ${this.id} already exists`)
+    this.#manifestWritten = true
+  }
+
   async #putChunk(chunk: number, lines: string[], lastHash: string | null): Promise<void> {
     const written = await this.#store.bucket.put(
       chunkKey(this.prefix, chunk),
@@ -225,7 +262,10 @@ function tallyEvent(tally: SessionTally, event: PendingEvent): SessionTally {
     next.bytesUp += outcome.bytesUp ?? 0
     next.bytesDown += outcome.bytesDown ?? 0
     if (outcome.status === 'error') next.errors++
+    if (Array.isArray(outcome.summary?.masked) && outcome.summary.masked.length) next.masked++
     next.outcome = worseOutcome(next.outcome, outcome.status)
+  } else if (event.type === 'approval') {
+    if (data.state === 'approved') next.approved++
   } else if (event.type === 'access.refused') {
     next.outcome = worseOutcome(next.outcome, 'refused')
   } else if (event.type === 'session.end') {

@@ -1,11 +1,13 @@
 /**
- * R2 object layout of transcripts: sessions/<yyyy>/<mm>/<dd>/<sessionId>/<chunk>.ndjson.
+ * R2 object layout of transcripts: sessions/<yyyy>/<mm>/<dd>/<sessionId>/<chunk>.ndjson,
+ * and beside the chunks the signed manifest.json written when the session closes.
  * Date-first keys let retention delete whole days by prefix.
  */
 
 import { toHex } from '../encoding.ts'
 
 const CHUNK_DIGITS = 6
+const CHUNK_KEY = /\/\d{6}\.ndjson$/
 
 /** Key prefix (ending in `/`) of one session's chunks, dated by its start. */
 export function transcriptPrefix(sessionId: string, startedAt: number): string {
@@ -28,6 +30,16 @@ function datePath(at: number): string {
 /** Key of chunk number `chunk`; zero-padded so keys list in write order. */
 export function chunkKey(prefix: string, chunk: number): string {
   return `${prefix}${chunk.toString().padStart(CHUNK_DIGITS, '0')}.ndjson`
+}
+
+/** Whether an object key under a transcript prefix is one of its chunks. */
+export function isChunkKey(key: string): boolean {
+  return CHUNK_KEY.test(key)
+}
+
+/** Key of the session's signed closing manifest (src/evidence/manifest.ts). */
+export function manifestKey(prefix: string): string {
+  return `${prefix}manifest.json`
 }
 
 /**

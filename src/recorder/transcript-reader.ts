@@ -1,4 +1,5 @@
-/** Reads a session's transcript back from R2, chunk by chunk in key order. */
+/** Reads a session's transcript back from R2, chunk by chunk in key order, and its manifest. */
+import { isChunkKey, manifestKey } from './transcript-keys.ts'
 
 /** All lines of the session's chunks, in order. */
 export async function readTranscriptLines(bucket: R2Bucket, prefix: string): Promise<string[]> {
@@ -6,7 +7,7 @@ export async function readTranscriptLines(bucket: R2Bucket, prefix: string): Pro
   let cursor: string | undefined
   do {
     const page = await bucket.list({ prefix, ...(cursor ? { cursor } : {}) })
-    keys.push(...page.objects.map((object) => object.key))
+    keys.push(...page.objects.map((object) => object.key).filter(isChunkKey))
     cursor = page.truncated ? page.cursor : undefined
   } while (cursor)
   keys.sort()
@@ -17,4 +18,10 @@ export async function readTranscriptLines(bucket: R2Bucket, prefix: string): Pro
     for (const line of (await object.text()).split('\n')) if (line) lines.push(line)
   }
   return lines
+}
+
+/** The session's signed manifest line exactly as stored; undefined until it closed. */
+export async function readManifest(bucket: R2Bucket, prefix: string): Promise<string | undefined> {
+  const object = await bucket.get(manifestKey(prefix))
+  return object ? await object.text() : undefined
 }

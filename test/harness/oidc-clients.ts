@@ -19,12 +19,15 @@ export const APPROVALS_CLIENT = {
 /**
  * People who can sign in at the provider's login form (any password); the account id is
  * the login name. Carol requests, Alice approves payments, Bob is in another team; Carol
- * is also an approver so that self-approval is refused for that reason alone.
+ * is also an approver so that self-approval is refused for that reason alone. Dana
+ * responds to incidents and Erin administers the gateway (both may use the console).
  */
 export const TEST_PEOPLE = {
   alice: { email: 'alice@example.com', groups: ['payments-approvers'] },
   bob: { email: 'bob@example.com', groups: ['engineering'] },
   carol: { email: 'carol@example.com', groups: ['payments-approvers', 'engineering'] },
+  dana: { email: 'dana@example.com', groups: ['gatehouse-responders'] },
+  erin: { email: 'erin@example.com', groups: ['gatehouse-admins'] },
 } as const satisfies Record<string, { email: string; groups: readonly string[] }>
 
 export type TestPerson = keyof typeof TEST_PEOPLE

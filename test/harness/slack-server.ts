@@ -7,6 +7,10 @@
  * - chat.postMessage / chat.update to channel `C_NOT_FOUND` → `{ok: false, error: 'channel_not_found'}`
  * - no `Authorization: Bearer` → `{ok: false, error: 'not_authed'}`
  * - `POST /webhook/gone/...` → 404 `no_service`; `POST /webhook/broken/...` → 500
+ *
+ * It is also the generic webhook receiver of alert and audit-export tests: any request to
+ * `/webhook-sink/...` is recorded (with its raw body, for signature checks) and answered
+ * 200, or with the status its path names: `/webhook-sink/503/...` → 503.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -19,6 +23,8 @@ export type SlackRequest = {
   headers: Record<string, string | string[] | undefined>
   /** Parsed JSON when the body was JSON, else the raw text. */
   body: unknown
+  /** The body exactly as received. */
+  raw: string
 }
 
 export type SlackServer = {
@@ -54,8 +60,13 @@ export async function startSlackServer(): Promise<SlackServer> {
       path: req.url ?? '',
       headers: req.headers,
       body,
+      raw: text,
     })
     if (req.method !== 'POST') return json(res, 405, { ok: false, error: 'method_not_allowed' })
+    if (url.pathname.startsWith('/webhook-sink/')) {
+      const status = /^\/webhook-sink\/([1-5]\d\d)\//.exec(url.pathname)?.[1]
+      return json(res, status ? Number(status) : 200, { received: true })
+    }
     if (url.pathname.startsWith('/api/')) return webApi(url.pathname.slice(5), req, body, res)
     if (url.pathname.startsWith('/webhook/gone/')) return plain(res, 404, 'no_service')
     if (url.pathname.startsWith('/webhook/broken/')) return plain(res, 500, 'internal_error')

@@ -95,6 +95,8 @@ export async function runPostgresTunnel(
       })
       return summary
     }
+    // Armed before the login, so a kill from now on ends the session at once.
+    const killed = session.killed
     session.recordDetail({ client: start.requested })
     const credential = PostgresCredential.parse(await session.loginCredential())
     origin = await openOriginSession(target, credential, start.forwarded)
@@ -118,6 +120,9 @@ export async function runPostgresTunnel(
       profile.text.active ? (frame) => maskNoticeFrame(frame, profile.text) : undefined
     )
     const limits = sessionLimits(target, tracker, summary)
+    // Once the session ends, nothing more of the origin's reaches the client (the answer
+    // to the gateway's own CancelRequest, say): the ending error is the last word.
+    const relaying = new AbortController()
     const pumps = [
       pumpClient(
         session,
@@ -129,13 +134,15 @@ export async function runPostgresTunnel(
         client.closed,
         masking
       ),
-      pumpOrigin(origin, clientWriter, tracker, summary),
+      pumpOrigin(origin, clientWriter, tracker, summary, relaying.signal),
       limits.expired,
+      untilAborted(killed),
     ]
     try {
       summary.ended = await Promise.race(pumps)
     } finally {
       limits.stop()
+      relaying.abort()
     }
     return summary
   } catch (error) {
@@ -352,11 +359,13 @@ async function pumpOrigin(
   origin: OriginSession,
   clientWriter: WritableStreamDefaultWriter<Uint8Array>,
   tracker: ResponseTracker,
-  summary: TunnelSummary
+  summary: TunnelSummary,
+  relaying: AbortSignal
 ): Promise<string> {
   for (;;) {
     const frames = await origin.frames.available()
     if (!frames) return 'origin closed'
+    if (relaying.aborted) return 'session ended'
     const out: Uint8Array[] = []
     for (const frame of frames) {
       if (frame.phase !== 'normal')
@@ -430,6 +439,17 @@ function guardSetting(frame: MessageFrame): void {
       `The origin session changed ${message.name} to ${message.value}; Gatehouse can no longer read SQL the way the server does, so the session was ended.`
     )
   }
+}
+
+/**
+ * Rejects with the signal's reason once it aborts: a killed session ends with it (FATAL
+ * 57P01, as for pg_terminate_backend), and the running statement is cancelled on the way out.
+ */
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+  })
 }
 
 /**

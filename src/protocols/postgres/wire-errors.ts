@@ -17,6 +17,7 @@ const SQLSTATE: Partial<Record<ErrorCode, string>> = {
   'approval.body_too_large': '54000',
   'approval.unavailable': '57P03',
   'access.denied': '42501',
+  'access.locked': '42501',
   'masking.lineage_unknown': '42501',
   'masking.laundering': '42501',
   'masking.binary_copy': '42501',
@@ -28,6 +29,7 @@ const SQLSTATE: Partial<Record<ErrorCode, string>> = {
   'request.too_large': '54000', // program_limit_exceeded
   'session.idle_timeout': '57P05', // idle_session_timeout
   'session.too_long': '57P01', // admin_shutdown
+  'session.killed': '57P01', // admin_shutdown: terminating connection due to administrator command
 }
 
 export type WireError = { sqlState: string; code: string; message: string; fatal: boolean }

@@ -1,0 +1,383 @@
+/**
+ * The responder console with real parts: a gateway under `wrangler dev` (its own, beside
+ * the suite's `gatehouse dev`, with OIDC sign-in on), a real OpenID Provider, the suite's
+ * PostgreSQL cluster behind a masked connection, `gatehouse connect` and psql as an agent
+ * runs them, and chromium. Dana (a responder) signs in, filters the sessions, opens the
+ * psql session and sees the e-mails reported masked, revokes an agent token, and kills
+ * the live psql session: psql sees its connection end. Screenshots of the main pages go
+ * to test/e2e/screenshots/.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { parse as parseYaml } from 'yaml'
+import { GatehouseClient } from '../../cli/client.ts'
+import { type DevState, openDevState } from '../../cli/dev/state.ts'
+import {
+  applyMigrations,
+  type DevServer,
+  startWranglerDev,
+  waitUntilServing,
+} from '../../cli/dev/wrangler.ts'
+import { launchBrowser } from '../harness/browser.ts'
+import { CLI_PATH, REPO_ROOT, withoutGatehouseEnv } from '../harness/dev-stack.ts'
+import { distinctFreePorts, freePort } from '../harness/free-port.ts'
+import { APPROVALS_CLIENT, OIDC_AUDIENCE } from '../harness/oidc-clients.ts'
+import { type OidcProviderHandle, startOidcProvider } from '../harness/oidc-provider.ts'
+import { PG_DATABASE, PG_ROLES } from '../harness/postgres-roles.ts'
+import { clientEnv, run } from './support/postgres.ts'
+import { MASKED_CONNECTION } from './support/postgres-connections.ts'
+
+const READY_TIMEOUT_MS = 120_000
+const PAGE_TIMEOUT_MS = 30_000
+const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url))
+/** The masked connection's policy, as the e2e setup registers it on the suite's stack. */
+const POLICY_FIXTURE = fileURLToPath(new URL('./fixtures/postgres-policy.yaml', import.meta.url))
+const AGENT = 'e2e-console-agent'
+const VICTIM = 'e2e-console-victim'
+const RAW_EMAIL = 'grace@example.com'
+
+let state: string
+let dev: DevState
+let gateway: DevServer | undefined
+let provider: OidcProviderHandle | undefined
+let tunnel: { port: number; child: ChildProcess; output: () => string } | undefined
+let psql: { child: ChildProcess; exited: Promise<PsqlExit>; stderr: () => string } | undefined
+let browser: Browser | undefined
+let gw: string
+let admin: GatehouseClient
+let victim: { token: string; id: string }
+/** What wrangler printed besides request lines, to explain a failure. */
+const wranglerLog: string[] = []
+
+type PsqlExit = { code: number | null; signal: NodeJS.Signals | null }
+
+beforeAll(async () => {
+  state = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-console-'))
+  mkdirSync(SCREENSHOTS, { recursive: true })
+  const [port, inspectorPort] = await distinctFreePorts()
+  gw = `http://127.0.0.1:${port}`
+  provider = await startOidcProvider({ redirectUris: [`${gw}/auth/callback`] })
+  dev = await openDevState(state)
+  await applyMigrations({ root: REPO_ROOT, persistDir: dev.persistDir })
+  gateway = startWranglerDev({
+    root: REPO_ROOT,
+    persistDir: dev.persistDir,
+    envFile: dev.envFile,
+    port,
+    inspectorPort,
+    onLine: (line) => {
+      if (!line.includes('[wrangler:info]')) wranglerLog.push(line)
+    },
+    extraArgs: [
+      ...['--var', `OIDC_ISSUER:${provider.issuer}`],
+      ...['--var', `OIDC_AUDIENCE:${OIDC_AUDIENCE}`],
+      ...['--var', `OIDC_CLIENT_ID:${APPROVALS_CLIENT.id}`],
+      ...['--var', `OIDC_CLIENT_SECRET:${APPROVALS_CLIENT.secret}`],
+      ...['--var', `PUBLIC_URL:${gw}`],
+    ],
+  })
+  await waitUntilServing(`${gw}/healthz`, gateway, READY_TIMEOUT_MS)
+
+  admin = new GatehouseClient({ gateway: gw, token: dev.adminToken })
+  await admin.json('PUT', `/v1/admin/connections/${MASKED_CONNECTION}`, {
+    json: {
+      kind: 'postgres',
+      target: {
+        host: '127.0.0.1',
+        port: inject('postgresPort'),
+        database: PG_DATABASE,
+        tls: 'disable',
+      },
+      credential: {
+        type: 'password',
+        username: PG_ROLES.scram.user,
+        password: PG_ROLES.scram.password,
+      },
+      description: 'e2e: the seeded shop, customers masked',
+    },
+  })
+  const fixture = parseYaml(readFileSync(POLICY_FIXTURE, 'utf8')) as {
+    connections: Record<string, { masking: unknown }>
+  }
+  await admin.json('PUT', '/v1/admin/policy', {
+    json: {
+      version: 1,
+      connections: {
+        [MASKED_CONNECTION]: {
+          grants: [`agent:${AGENT}`, `agent:${VICTIM}`],
+          default: 'allow',
+          masking: fixture.connections[MASKED_CONNECTION]?.masking,
+        },
+      },
+    },
+  })
+  const { token } = await admin.json<{ token: string }>('POST', '/v1/admin/tokens', {
+    json: { name: AGENT, connections: [MASKED_CONNECTION] },
+  })
+  victim = await admin.json<{ token: string; id: string }>('POST', '/v1/admin/tokens', {
+    json: { name: VICTIM, connections: [MASKED_CONNECTION] },
+  })
+  tunnel = await startTunnel(MASKED_CONNECTION, token)
+  browser = await launchBrowser()
+}, 180_000)
+
+afterAll(async () => {
+  await browser?.close().catch(() => {})
+  psql?.child.kill('SIGKILL')
+  if (tunnel && tunnel.child.exitCode === null && tunnel.child.signalCode === null) {
+    const exited = new Promise((resolve) => tunnel?.child.once('exit', resolve))
+    tunnel.child.kill('SIGINT')
+    const timer = setTimeout(() => tunnel?.child.kill('SIGKILL'), 10_000)
+    await exited
+    clearTimeout(timer)
+  }
+  await gateway?.stop()
+  await provider?.close()
+  await dev?.release()
+  if (state) await rm(state, { recursive: true, force: true })
+}, 60_000)
+
+describe('the responder console in a real browser', () => {
+  it('dana signs in, finds the masked psql session, revokes a token and kills a live session', async () => {
+    // An agent's finished psql session that read masked e-mails (and named one in a WHERE).
+    const reads = await runPsql([
+      '-c',
+      'SELECT email FROM customers ORDER BY id',
+      '-c',
+      `SELECT id FROM customers WHERE email = '${RAW_EMAIL}'`,
+    ])
+    expect(reads.code, reads.stderr).toBe(0)
+    const maskedId = await eventually(() => agentSession((row) => row.masked > 0), 30_000)
+    // And a live one, busy in a long statement.
+    psql = startPsql(['SELECT pg_sleep(600);'])
+    const liveId = await eventually(liveSessionRunning, 30_000).catch((error: unknown) => {
+      throw new Error(
+        `${error}\npsql: ${psql?.stderr()}\ntunnel: ${tunnel?.output()}\nwrangler: ${wranglerLog.join('\n').slice(-6000)}`
+      )
+    })
+
+    const context = await browser?.newContext({ viewport: { width: 1400, height: 900 } })
+    if (!context) throw new Error('chromium did not start')
+    context.setDefaultTimeout(PAGE_TIMEOUT_MS)
+    try {
+      const page = await context.newPage()
+      await signInAsDana(page, `${gw}/ui/sessions`)
+      expect(await page.textContent('header')).toContain('dana@example.com (responder)')
+      await shot(page, 'sessions')
+
+      // Filter as a person would: the form is a plain GET.
+      await page.fill('input[name=caller]', `agent:${AGENT}`)
+      await page.selectOption('select[name=outcome]', 'masked')
+      await page.click('form.filters button[type=submit]')
+      await page.waitForURL((url) => url.searchParams.get('outcome') === 'masked')
+      expect(await listedSessions(page)).toEqual([maskedId])
+      await shot(page, 'sessions-filtered')
+
+      // The session's timeline: the SQL, its classification, the masking, never the value.
+      await page.click(`a[href="/ui/sessions/${maskedId}"]`)
+      await page.waitForURL(`${gw}/ui/sessions/${maskedId}`)
+      const main = (await page.textContent('main')) ?? ''
+      expect(main).toContain('integrity verified')
+      expect(main).toContain('SELECT email FROM customers ORDER BY id')
+      expect(main).toContain('read (SelectStmt) on customers')
+      expect(main).toContain('email masked (column:public.customers.email)')
+      expect(main).toContain("SELECT id FROM customers WHERE email = '[REDACTED]'")
+      expect(main).toContain('Recorded masked: email masked (detector:email)')
+      expect(main).not.toContain(RAW_EMAIL)
+      await shot(page, 'session')
+
+      // Revoke the other agent's token from the tokens page.
+      await page.click('nav a[href="/ui/tokens"]')
+      const row = page.locator('tr', { hasText: VICTIM })
+      await row.locator('button', { hasText: 'Revoke' }).click()
+      await page.waitForURL((url) => url.searchParams.get('revoked') === victim.id)
+      expect(await page.textContent('main')).toContain(
+        `Token ${victim.id} (agent ${VICTIM}) is revoked`
+      )
+      await shot(page, 'tokens')
+      const refused = await fetch(`${gw}/v1/whoami`, {
+        headers: { authorization: `Bearer ${victim.token}` },
+      })
+      expect(refused.status).toBe(401)
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe(
+        'auth.revoked_token'
+      )
+
+      for (const section of ['approvals', 'connections', 'policy'] as const) {
+        await page.click(`nav a[href="/ui/${section}"]`)
+        await page.waitForURL(`${gw}/ui/${section}`)
+        await shot(page, section)
+      }
+      expect(await page.textContent('main')).toContain(MASKED_CONNECTION)
+
+      // Find the live session and kill it: psql itself sees the connection end.
+      await page.click('nav a[href="/ui/sessions"]')
+      await page.check('input[name=live]')
+      await page.click('form.filters button[type=submit]')
+      await page.waitForURL((url) => url.searchParams.get('live') === '1')
+      expect(await listedSessions(page)).toEqual([liveId])
+      await page.click(`a[href="/ui/sessions/${liveId}"]`)
+      await page.waitForURL(`${gw}/ui/sessions/${liveId}`)
+      expect(await page.textContent('main')).toContain('SELECT pg_sleep(600)')
+      await shot(page, 'session-live')
+      await page.fill('input[name=reason]', 'reading customer e-mails')
+      await page.click('button.danger')
+      await page.waitForURL(`${gw}/ui/sessions/${liveId}?killed=1`)
+      const exit = await withTimeout(psql.exited, 30_000, 'psql did not end after the kill')
+      expect(exit.code, psql.stderr()).toBe(2)
+      // The gateway sends FATAL 57P01 before closing; psql may only see the close.
+      expect(psql.stderr()).toMatch(
+        /terminating connection due to administrator command|server closed the connection unexpectedly/
+      )
+      const ended = await eventually(async () => {
+        await page.reload()
+        const text = (await page.textContent('main')) ?? ''
+        if (!text.includes('integrity verified')) throw new Error('not closed yet')
+        return text
+      }, 30_000)
+      expect(ended).toContain('session.killed')
+      expect(ended).toContain('killed by user:dana: reading customer e-mails')
+      await shot(page, 'session-killed')
+    } finally {
+      await context.close()
+    }
+  }, 240_000)
+})
+
+type IndexedSession = { id: string; status: string; masked: number; commands: number }
+
+/** The agent's session that `matches`, from the admin API's index. */
+async function agentSession(matches: (row: IndexedSession) => boolean): Promise<string> {
+  const { sessions } = await admin.json<{ sessions: IndexedSession[] }>(
+    'GET',
+    '/v1/admin/sessions',
+    { query: { caller: `agent:${AGENT}` } }
+  )
+  const found = sessions.find(matches)
+  if (!found) throw new Error(`no such session of ${AGENT} yet: ${JSON.stringify(sessions)}`)
+  return found.id
+}
+
+/** The agent's open session, once its running statement is in the transcript. */
+async function liveSessionRunning(): Promise<string> {
+  const id = await agentSession((row) => row.status === 'open')
+  const { text: transcript } = await admin.raw('GET', `/v1/admin/sessions/${id}/transcript`)
+  if (!transcript.includes('pg_sleep')) throw new Error('the statement is not recorded yet')
+  return id
+}
+
+async function listedSessions(page: Page): Promise<string[]> {
+  const links = await page.$$eval('table.list tbody a[href^="/ui/sessions/"]', (anchors) =>
+    anchors.map((anchor) => anchor.getAttribute('href') ?? '')
+  )
+  return links.map((href) => href.slice('/ui/sessions/'.length))
+}
+
+/** Signs in at the provider's development forms as dana and lands back on `url`. */
+async function signInAsDana(page: Page, url: string): Promise<void> {
+  const issuer = provider?.issuer ?? ''
+  await page.goto(url)
+  if (!page.url().startsWith(issuer)) {
+    throw new Error(`expected the provider's sign-in, got ${page.url()}:\n${await page.content()}`)
+  }
+  await page.fill('input[name=login]', 'dana')
+  await page.fill('input[name=password]', 'any password works here')
+  await page.click('button[type=submit]')
+  await page.locator('input[name=login]').waitFor({ state: 'detached' })
+  if (page.url().startsWith(issuer)) await page.click('button[type=submit]')
+  await page.waitForURL(url)
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `console-${name}.png`), fullPage: true })
+}
+
+function conninfo(): string {
+  return `host=127.0.0.1 port=${tunnel?.port} dbname=${PG_DATABASE} user=e2e-agent sslmode=disable`
+}
+
+/** psql through the tunnel with `args`, to the end. */
+function runPsql(args: string[]) {
+  return run('psql', [conninfo(), '-v', 'ON_ERROR_STOP=1', ...args])
+}
+
+/** psql through the tunnel, reading `statements` from a stdin that stays open. */
+function startPsql(statements: string[]) {
+  const child = spawn('psql', [conninfo(), '-v', 'ON_ERROR_STOP=1', '-f', '-'], {
+    env: clientEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8')
+  })
+  child.stdout?.resume()
+  child.stdin?.write(`${statements.join('\n')}\n`)
+  const exited = new Promise<PsqlExit>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal }))
+  )
+  return { child, exited, stderr: () => stderr }
+}
+
+/** `gatehouse connect NAME --port <free>` as the agent runs it, once it is listening. */
+async function startTunnel(
+  connection: string,
+  token: string
+): Promise<{ port: number; child: ChildProcess; output: () => string }> {
+  const port = await freePort()
+  const env = withoutGatehouseEnv()
+  env.GATEHOUSE_URL = gw
+  env.GATEHOUSE_TOKEN = token
+  const child = spawn(process.execPath, [CLI_PATH, 'connect', connection, '--port', `${port}`], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString('utf8')
+  }
+  child.stdout?.on('data', collect)
+  child.stderr?.on('data', collect)
+  try {
+    await eventually(async () => {
+      if (child.exitCode !== null) throw new Error('exited')
+      if (!output.includes(`listening on 127.0.0.1:${port}.`)) throw new Error('not yet')
+    }, 20_000)
+  } catch {
+    child.kill('SIGKILL')
+    throw new Error(`gatehouse connect ${connection} did not start listening:\n${output}`)
+  }
+  return { port, child, output: () => output }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms)
+  })
+  try {
+    return await Promise.race([promise, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Retries `check` until it stops throwing, then rethrows its last error. */
+async function eventually<T>(check: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await check()
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  }
+}
