@@ -19,7 +19,7 @@ import {
   wranglerEntry,
 } from '../cli/dev/wrangler.ts'
 import { distinctFreePorts } from '../test/harness/free-port.ts'
-import { APPROVALS_CLIENT, OIDC_AUDIENCE } from '../test/harness/oidc-clients.ts'
+import { signInVars } from '../test/harness/oidc-clients.ts'
 import { signInAtProvider } from '../test/harness/oidc-login.ts'
 import { startOidcProvider } from '../test/harness/oidc-provider.ts'
 import { ROOT } from './bench-gateway.ts'
@@ -67,13 +67,7 @@ export async function benchConsoleList(
       envFile: dev.envFile,
       port,
       inspectorPort,
-      extraArgs: [
-        ...['--var', `OIDC_ISSUER:${provider.issuer}`],
-        ...['--var', `OIDC_AUDIENCE:${OIDC_AUDIENCE}`],
-        ...['--var', `OIDC_CLIENT_ID:${APPROVALS_CLIENT.id}`],
-        ...['--var', `OIDC_CLIENT_SECRET:${APPROVALS_CLIENT.secret}`],
-        ...['--var', `PUBLIC_URL:${url}`],
-      ],
+      extraArgs: signInVars(provider.issuer, url),
     })
     stops.unshift(() => gateway.stop())
     await waitUntilServing(`${url}/healthz`, gateway, READY_TIMEOUT_MS)

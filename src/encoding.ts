@@ -34,6 +34,24 @@ export async function sha256Hex(input: string | Uint8Array): Promise<string> {
 }
 
 /** One array holding `chunks` back to back. */
+/**
+ * HKDF-SHA256 (RFC 5869) with no salt: one independent key per `info` label from a single
+ * secret (CREDENTIALS_KEY gives the cookie keys and the transcript signing seed this way).
+ */
+export async function hkdfSha256(
+  secret: Uint8Array,
+  info: string,
+  bytes: number
+): Promise<Uint8Array> {
+  const base = await crypto.subtle.importKey('raw', secret, 'HKDF', false, ['deriveBits'])
+  const bits = await crypto.subtle.deriveBits(
+    { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: utf8(info) },
+    base,
+    bytes * 8
+  )
+  return new Uint8Array(bits)
+}
+
 export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
   if (chunks.length === 1 && chunks[0]) return chunks[0]
   let total = 0

@@ -4,7 +4,7 @@
  * local development signs too. WebCrypto only, so the CLI (Node) verifies with this file.
  */
 import { z } from 'zod'
-import { toBase64Url, utf8 } from '../encoding.ts'
+import { hkdfSha256, toBase64Url } from '../encoding.ts'
 
 /** HKDF info of the seed derived from CREDENTIALS_KEY when SIGNING_KEY is not set. */
 const DERIVED_SEED_INFO = 'gatehouse transcript signing v1'
@@ -80,14 +80,8 @@ export function signingKeyOf(config: SigningConfig): Promise<SigningKey> {
 }
 
 /** HKDF-SHA256 (RFC 5869), no salt, of CREDENTIALS_KEY: one key per purpose. */
-async function deriveSeed(credentialsKey: Uint8Array): Promise<Uint8Array> {
-  const base = await crypto.subtle.importKey('raw', credentialsKey, 'HKDF', false, ['deriveBits'])
-  const bits = await crypto.subtle.deriveBits(
-    { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: utf8(DERIVED_SEED_INFO) },
-    base,
-    SEED_BYTES * 8
-  )
-  return new Uint8Array(bits)
+function deriveSeed(credentialsKey: Uint8Array): Promise<Uint8Array> {
+  return hkdfSha256(credentialsKey, DERIVED_SEED_INFO, SEED_BYTES)
 }
 
 /** Imports a 32-byte Ed25519 seed and computes its public JWK and kid. */

@@ -10,7 +10,7 @@ import type { Context } from 'hono'
 import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie'
 import type { CookieOptions } from 'hono/utils/cookie'
 import { z } from 'zod'
-import { fromBase64, toBase64Url, utf8 } from '../encoding.ts'
+import { fromBase64, hkdfSha256, toBase64Url, utf8 } from '../encoding.ts'
 import { GatehouseError } from '../errors.ts'
 
 /** How long an approver stays signed in. */
@@ -70,20 +70,9 @@ function cookieKey(credentialsKey: Uint8Array, purpose: CookiePurpose): Promise<
   }
   let key = keys.get(purpose)
   if (!key) {
-    key = crypto.subtle
-      .importKey('raw', credentialsKey, 'HKDF', false, ['deriveBits'])
-      .then((base) =>
-        crypto.subtle.deriveBits(
-          {
-            name: 'HKDF',
-            hash: 'SHA-256',
-            salt: new Uint8Array(0),
-            info: utf8(`gatehouse approver ${purpose} cookie v1`),
-          },
-          base,
-          256
-        )
-      )
+    key = hkdfSha256(credentialsKey, `gatehouse approver ${purpose} cookie v1`, 32).then(
+      (bytes) => bytes.buffer as ArrayBuffer
+    )
     keys.set(purpose, key)
   }
   return key

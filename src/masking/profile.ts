@@ -7,7 +7,7 @@ import type { CompiledPolicy } from '../policy/compile.ts'
 import type { MaskingPolicy, MaskRule } from '../policy/masking-policy.ts'
 import type { Principals } from '../policy/principals.ts'
 import { type JsonPath, parseJsonPath } from './json/json-path.ts'
-import { deriveMaskingKey, maskFunction } from './strategies.ts'
+import { deriveMaskingKey, maskFunction, REDACTED } from './strategies.ts'
 import { createTextMasker } from './text-masker.ts'
 import {
   DETECTOR_NAMES,
@@ -142,7 +142,7 @@ export const INACTIVE_PROFILE: MaskingProfile = {
   detectors: [],
   record: NO_DETECTORS,
   unknownLineage: 'refuse',
-  maskFor: () => () => '[REDACTED]',
+  maskFor: () => () => REDACTED,
 }
 
 /** Each detector in force and its strategy; `all` covers those not named. */

@@ -22,7 +22,7 @@ import {
 import { launchBrowser } from '../harness/browser.ts'
 import { CLI_PATH, REPO_ROOT, withoutGatehouseEnv } from '../harness/dev-stack.ts'
 import { distinctFreePorts, freePort } from '../harness/free-port.ts'
-import { APPROVALS_CLIENT, OIDC_AUDIENCE, type TestPerson } from '../harness/oidc-clients.ts'
+import { signInVars, type TestPerson } from '../harness/oidc-clients.ts'
 import { type OidcProviderHandle, startOidcProvider } from '../harness/oidc-provider.ts'
 import { type OriginServer, startOriginServer } from '../harness/origin-server.ts'
 import { PG_DATABASE, PG_ROLES } from '../harness/postgres-roles.ts'
@@ -67,12 +67,8 @@ beforeAll(async () => {
     port,
     inspectorPort,
     extraArgs: [
-      ...['--var', `OIDC_ISSUER:${provider.issuer}`],
-      ...['--var', `OIDC_AUDIENCE:${OIDC_AUDIENCE}`],
-      ...['--var', `OIDC_CLIENT_ID:${APPROVALS_CLIENT.id}`],
-      ...['--var', `OIDC_CLIENT_SECRET:${APPROVALS_CLIENT.secret}`],
+      ...signInVars(provider.issuer, gw),
       ...['--var', `SLACK_WEBHOOK_URL:${slack.url}/webhook/T1/B1/x`],
-      ...['--var', `PUBLIC_URL:${gw}`],
     ],
   })
   await waitUntilServing(`${gw}/healthz`, gateway, READY_TIMEOUT_MS)

@@ -27,7 +27,7 @@ import {
 import { launchBrowser } from '../harness/browser.ts'
 import { CLI_PATH, REPO_ROOT, withoutGatehouseEnv } from '../harness/dev-stack.ts'
 import { distinctFreePorts, freePort } from '../harness/free-port.ts'
-import { APPROVALS_CLIENT, OIDC_AUDIENCE } from '../harness/oidc-clients.ts'
+import { signInVars } from '../harness/oidc-clients.ts'
 import { type OidcProviderHandle, startOidcProvider } from '../harness/oidc-provider.ts'
 import { PG_DATABASE, PG_ROLES } from '../harness/postgres-roles.ts'
 import { clientEnv, run } from './support/postgres.ts'
@@ -74,13 +74,7 @@ beforeAll(async () => {
     onLine: (line) => {
       if (!line.includes('[wrangler:info]')) wranglerLog.push(line)
     },
-    extraArgs: [
-      ...['--var', `OIDC_ISSUER:${provider.issuer}`],
-      ...['--var', `OIDC_AUDIENCE:${OIDC_AUDIENCE}`],
-      ...['--var', `OIDC_CLIENT_ID:${APPROVALS_CLIENT.id}`],
-      ...['--var', `OIDC_CLIENT_SECRET:${APPROVALS_CLIENT.secret}`],
-      ...['--var', `PUBLIC_URL:${gw}`],
-    ],
+    extraArgs: signInVars(provider.issuer, gw),
   })
   await waitUntilServing(`${gw}/healthz`, gateway, READY_TIMEOUT_MS)
 

@@ -13,16 +13,16 @@ import { eventually } from './support/gateway.ts'
 import {
   CONNECT_TIMEOUT_S,
   clientEnv,
-  directSql,
   type ProcessResult,
   psql,
+  running,
   SESSION_NOTICE,
   sessionIdFrom,
-  sleep,
   spawnPsql,
   startTunnel,
   type Tunnel,
   tunnelConninfo,
+  untilRunning,
 } from './support/postgres.ts'
 import { APP_CONNECTION } from './support/postgres-connections.ts'
 
@@ -37,21 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await tunnel?.stop()
 })
-
-/** How many origin backends are running `statement` right now. */
-function running(statement: string): Promise<string> {
-  return directSql(
-    `SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = '${statement}'`
-  )
-}
-
-async function untilRunning(statement: string): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while ((await running(statement)) !== '1') {
-    if (Date.now() > deadline) throw new Error(`the origin never ran ${statement}`)
-    await sleep(100)
-  }
-}
 
 /** The session id psql was told in its first NOTICE, once it has been told. */
 async function sessionOf(stderr: () => string): Promise<string> {

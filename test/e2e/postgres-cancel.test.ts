@@ -6,14 +6,14 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import {
   backendKeyOf,
-  directSql,
   pgClient,
+  running,
   SESSION_NOTICE,
   sendCancelRequest,
-  sleep,
   spawnPsql,
   startTunnel,
   type Tunnel,
+  untilRunning,
 } from './support/postgres.ts'
 import { APP_CONNECTION } from './support/postgres-connections.ts'
 
@@ -29,22 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await tunnel?.stop()
 })
-
-/** How many origin backends are running `statement` right now. */
-function running(statement: string): Promise<string> {
-  return directSql(
-    `SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = '${statement}'`
-  )
-}
-
-/** Waits until the origin runs `statement`, so the cancel cannot arrive before it. */
-async function untilRunning(statement: string): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while ((await running(statement)) !== '1') {
-    if (Date.now() > deadline) throw new Error(`the origin never ran ${statement}`)
-    await sleep(100)
-  }
-}
 
 describe('cancelling through gatehouse connect', () => {
   it('a CancelRequest ends pg_sleep(30) with SQLSTATE 57014 within seconds, and the client stays usable', async () => {

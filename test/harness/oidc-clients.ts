@@ -31,3 +31,17 @@ export const TEST_PEOPLE = {
 } as const satisfies Record<string, { email: string; groups: readonly string[] }>
 
 export type TestPerson = keyof typeof TEST_PEOPLE
+
+/**
+ * `wrangler dev` arguments that turn on OIDC bearer tokens and the approver/console
+ * sign-in against a test provider, with links built on `publicUrl`.
+ */
+export function signInVars(issuer: string, publicUrl: string): string[] {
+  return [
+    ...['--var', `OIDC_ISSUER:${issuer}`],
+    ...['--var', `OIDC_AUDIENCE:${OIDC_AUDIENCE}`],
+    ...['--var', `OIDC_CLIENT_ID:${APPROVALS_CLIENT.id}`],
+    ...['--var', `OIDC_CLIENT_SECRET:${APPROVALS_CLIENT.secret}`],
+    ...['--var', `PUBLIC_URL:${publicUrl}`],
+  ]
+}

@@ -13,6 +13,22 @@ export function CommandView(props: { command: ApprovalRecord['command'] }) {
   )
 }
 
+/** Request headers as recorded (secret-looking values already redacted). */
+export function HeaderTable({ headers }: { headers: readonly [string, string][] }) {
+  return (
+    <table>
+      <tbody>
+        {headers.map(([name, value]) => (
+          <tr>
+            <th scope="row">{name}</th>
+            <td>{value}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
+
 function HttpCommandView({ command }: { command: HttpCommand }) {
   const headers = Object.entries(command.headers)
   return (
@@ -23,20 +39,7 @@ function HttpCommandView({ command }: { command: HttpCommand }) {
         {command.query ? `?${command.query}` : ''}
       </pre>
       <h2>Headers</h2>
-      {headers.length ? (
-        <table>
-          <tbody>
-            {headers.map(([name, value]) => (
-              <tr>
-                <th scope="row">{name}</th>
-                <td>{value}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : (
-        <p class="muted">No headers.</p>
-      )}
+      {headers.length ? <HeaderTable headers={headers} /> : <p class="muted">No headers.</p>}
       <h2>Body</h2>
       <BodyView body={command.body} />
     </section>

@@ -13,35 +13,41 @@ import { type ErrorCode, GatehouseError, toGatehouseError } from '../../errors.t
 import { PAGE_CSS } from './layout.tsx'
 import { MessagePage } from './message-page.tsx'
 
-let styleHash: Promise<string> | undefined
-
-/** CSP source for the one inline stylesheet (CSP3 hash-source over its UTF-8 bytes). */
-function pageStyleSource(): Promise<string> {
-  styleHash ??= crypto.subtle
-    .digest('SHA-256', new TextEncoder().encode(PAGE_CSS))
-    .then((digest) => `'sha256-${toBase64(new Uint8Array(digest))}'`)
-  return styleHash
+/**
+ * Page security headers (no script, no framing, no referrer, no caching) on whatever the
+ * routes return, redirects included, with exactly these inline stylesheets allowed by
+ * their CSP3 hash-sources (computed once per isolate).
+ */
+export function securityHeaders(stylesheets: readonly string[]): MiddlewareHandler<AppEnv> {
+  let styleSources: Promise<string> | undefined
+  return async (c, next) => {
+    await next()
+    styleSources ??= Promise.all(
+      stylesheets.map(async (css) => {
+        const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(css))
+        return `'sha256-${toBase64(new Uint8Array(digest))}'`
+      })
+    ).then((sources) => sources.join(' '))
+    const headers = c.res.headers
+    headers.set(
+      'content-security-policy',
+      [
+        "default-src 'none'",
+        `style-src ${await styleSources}`,
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+      ].join('; ')
+    )
+    headers.set('x-frame-options', 'DENY')
+    headers.set('referrer-policy', 'no-referrer')
+    headers.set('cache-control', 'no-store')
+    headers.set('x-content-type-options', 'nosniff')
+  }
 }
 
-/** Sets the page security headers on whatever the route returns, redirects included. */
-export const pageSecurityHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
-  await next()
-  const headers = c.res.headers
-  headers.set(
-    'content-security-policy',
-    [
-      "default-src 'none'",
-      `style-src ${await pageStyleSource()}`,
-      "form-action 'self'",
-      "frame-ancestors 'none'",
-      "base-uri 'none'",
-    ].join('; ')
-  )
-  headers.set('x-frame-options', 'DENY')
-  headers.set('referrer-policy', 'no-referrer')
-  headers.set('cache-control', 'no-store')
-  headers.set('x-content-type-options', 'nosniff')
-}
+/** The approval and sign-in pages' headers: their one stylesheet. */
+export const pageSecurityHeaders = securityHeaders([PAGE_CSS])
 
 /** A complete HTML document from a page component. */
 export async function htmlPage(

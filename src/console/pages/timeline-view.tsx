@@ -4,6 +4,8 @@
  * outcome with status, rows, timings and what was masked on the way to the caller.
  * Everything is text through JSX, so hostile transcript content is escaped.
  */
+
+import { HeaderTable } from '../../approvals/page/command-view.tsx'
 import {
   type HttpCommandEntry,
   type MaskedEntry,
@@ -139,16 +141,7 @@ function HttpCommandView({ command }: { command: HttpCommandEntry }) {
       {headers.length ? (
         <details>
           <summary>{count(headers.length, 'header')}</summary>
-          <table>
-            <tbody>
-              {headers.map(([name, value]) => (
-                <tr>
-                  <th scope="row">{name}</th>
-                  <td>{value}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <HeaderTable headers={headers} />
         </details>
       ) : null}
       {command.body && command.body.bytes > 0 ? (

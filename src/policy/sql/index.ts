@@ -22,8 +22,8 @@ let loaded: PgQuery | undefined
 export function loadSqlClassifier(): Promise<void> {
   loading ??= instantiatePgQuery(pgQueryWasm).then(
     (parser) => {
-      loaded = parser
-      return parser
+      loaded = rememberingRecentParses(parser)
+      return loaded
     },
     (error: unknown) => {
       loading = undefined
@@ -84,6 +84,34 @@ export function parseSqlSync(sql: string): PgParseOutcome {
     return { ok: false, message: `SQL could not be parsed: ${(error as Error).message}` }
   } finally {
     dropIfUnhealthy(parser)
+  }
+}
+
+/** Parses remembered, at most, and the longest SQL worth remembering. */
+const RECENT_PARSES = 8
+const REMEMBERED_SQL_CHARS = 64 * 1024
+
+/**
+ * The parser with its last few outcomes remembered by text: masking traces the lineage of
+ * a statement the classifier parsed moments before, and reads the same (unmodified) tree
+ * instead of parsing it again.
+ */
+function rememberingRecentParses(parser: PgQuery): PgQuery {
+  const recent = new Map<string, PgParseOutcome>()
+  return {
+    parse(sql) {
+      const remembered = recent.get(sql)
+      if (remembered) return remembered
+      const outcome = parser.parse(sql)
+      if (sql.length <= REMEMBERED_SQL_CHARS) {
+        if (recent.size >= RECENT_PARSES) recent.delete(recent.keys().next().value as string)
+        recent.set(sql, outcome)
+      }
+      return outcome
+    },
+    get healthy() {
+      return parser.healthy
+    },
   }
 }
 

@@ -175,6 +175,22 @@ export async function directSql(statement: string, database = PG_DATABASE): Prom
   return result.stdout.trim()
 }
 
+/** How many origin backends are running `statement` right now. */
+export function running(statement: string): Promise<string> {
+  return directSql(
+    `SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = '${statement}'`
+  )
+}
+
+/** Waits until the origin runs `statement`, so a cancel or kill cannot arrive before it. */
+export async function untilRunning(statement: string): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while ((await running(statement)) !== '1') {
+    if (Date.now() > deadline) throw new Error(`the origin never ran ${statement}`)
+    await sleep(100)
+  }
+}
+
 /** The session id from the NOTICE the gateway sends every client on connect. */
 export function sessionIdFrom(stderr: string): string {
   const id = /this session is recorded as ([0-9a-f-]{36})\./.exec(stderr)?.[1]

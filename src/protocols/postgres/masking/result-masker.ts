@@ -5,9 +5,14 @@
  * plan; before each CommandComplete a NoticeResponse tells the client what was masked.
  */
 import { type MaskingProfile, UNKNOWN_LINEAGE_REASON } from '../../../masking/profile.ts'
-import { alignLineage, type StatementLineage } from '../../../masking/sql/index.ts'
+import { copyOutOptions } from '../../../masking/sql/copy-options.ts'
+import { alignLineage, type CopyOut, type StatementLineage } from '../../../masking/sql/index.ts'
 import type { MaskReason, MaskTally } from '../../../masking/types.ts'
-import { decodeBackendMessage, type FieldDescription } from '../codec/backend.ts'
+import {
+  decodeBackendMessage,
+  encodeBackendMessage,
+  type FieldDescription,
+} from '../codec/backend.ts'
 import type { MessageFrame } from '../codec/framer.ts'
 import { noticeResponse } from '../wire-errors.ts'
 import type { MaskingCatalog } from './catalog.ts'
@@ -30,7 +35,7 @@ export class ResultMasker {
   #index = 0
   #fields: readonly FieldDescription[] = []
   #rows: RowPlan | undefined
-  #copy: { columns: CopyColumn[]; header: boolean } | undefined
+  #copy: { columns: CopyColumn[]; options: CopyOut; header: boolean } | undefined
   readonly #changed = new Set<number>()
   /** The tally when the current result set began, so its notice names only its own reasons. */
   #tallyBefore: ReadonlyMap<string, number> = new Map()
@@ -128,28 +133,25 @@ export class ResultMasker {
       return scan ? { kind: 'scan' } : { kind: 'pass' }
     })
     this.#fields = columns.map((_, index) => ({ name: `column ${index + 1}` }) as FieldDescription)
-    this.#copy = { columns, header: copy?.header === true }
+    // Without a traced statement the rows are read in COPY's default text layout.
+    const options = copy ?? (copyOutOptions(undefined) as CopyOut)
+    this.#copy = { columns, options, header: options.header }
   }
 
   #copyRow(frame: MessageFrame): Uint8Array {
     const copy = this.#copy
-    const options = this.#statements[this.#index]?.lineage?.copyOut ?? DEFAULT_COPY
     if (!copy) return frame.bytes
     if (copy.header) {
       copy.header = false
       return frame.bytes
     }
     const row = frame.body
-    const masked = maskCopyRow(row, options, copy.columns, this.#profile, this.tally)
+    const masked = maskCopyRow(row, copy.options, copy.columns, this.#profile, this.tally)
     if (masked === row) return frame.bytes
     copy.columns.forEach((column, index) => {
       if (column.kind === 'mask') this.#changed.add(index)
     })
-    const out = new Uint8Array(5 + masked.byteLength)
-    out[0] = 0x64 // 'd'
-    new DataView(out.buffer).setInt32(1, 4 + masked.byteLength)
-    out.set(masked, 5)
-    return out
+    return encodeBackendMessage({ type: 'CopyData', data: masked })
   }
 
   /** Tells the client which columns of the result set just ended were masked. */
@@ -176,15 +178,6 @@ export class ResultMasker {
     this.#copy = undefined
   }
 }
-
-const DEFAULT_COPY = {
-  format: 'text',
-  delimiter: '\t',
-  quote: '"',
-  escape: '"',
-  nullString: '\\N',
-  header: false,
-} as const
 
 /**
  * Per-column reasons from the statement's lineage: undefined when the statement reads
