@@ -15,6 +15,7 @@ import { benchPgbench } from './pgbench.ts'
 import { benchMaskedRead, type MaskedReadResult } from './pgbench-masked.ts'
 import { benchPolicyDecision } from './policy-decision.ts'
 import { benchSqlClassification } from './sql-classification.ts'
+import { benchSsh, type SshBenchResult } from './ssh.ts'
 import { benchVerifySession } from './verify-session.ts'
 
 const RESULTS = new URL('./results.json', import.meta.url)
@@ -48,6 +49,7 @@ let http: Awaited<ReturnType<typeof benchHttpLatency>>
 let pgbench: Awaited<ReturnType<typeof benchPgbench>>
 let approvals: ApprovalLatency
 let maskedRead: MaskedReadResult
+let ssh: SshBenchResult
 try {
   log('HTTP proxy latency (direct, pass-through Worker, gateway)')
   http = await benchHttpLatency(gateway, log)
@@ -62,6 +64,8 @@ try {
   approvals = await benchApprovalLatency(gateway, log)
   log('masked read: the same pgbench-style SELECT with and without masking')
   maskedRead = await benchMaskedRead(gateway, log)
+  log('SSH: exec round trip and 100 MB of output, direct and through the gateway')
+  ssh = await benchSsh(gateway, log)
 } finally {
   await gateway.stop()
 }
@@ -81,6 +85,7 @@ const results = {
   sqlClassification,
   detectorThroughput,
   maskedRead,
+  ssh,
   verifySession,
   consoleList,
   bundle,

@@ -16,9 +16,13 @@ import { signingKeyRoutes } from './evidence/routes.ts'
 import { approverLoginRoutes } from './identity/approver-login.ts'
 import { requireCaller } from './identity/middleware.ts'
 import { whoami } from './identity/whoami.ts'
+import { PROTECTED_RESOURCE_PATH, protectedResourceMetadata } from './mcp/protected-resource.ts'
+import { mcpRoutes } from './mcp/routes.ts'
 import { createGateway } from './pipeline/gateway.ts'
 import { httpProxyRoutes } from './protocols/http/routes.ts'
 import { queryRoutes } from './protocols/postgres/query-api.ts'
+import { execRoutes } from './protocols/ssh/exec/exec-api.ts'
+import { sshHostKeyRoutes } from './protocols/ssh/host-key-route.ts'
 import { tunnelRoutes } from './protocols/tunnel/routes.ts'
 
 export const app = new Hono<AppEnv>()
@@ -33,10 +37,14 @@ app.use(async (c, next) => {
 
 app.get('/healthz', (c) => c.json({ ok: true }))
 app.route('/.well-known/gatehouse/signing-keys', signingKeyRoutes)
+app.route('/.well-known/gatehouse/ssh-host-key', sshHostKeyRoutes)
 
 app.route('/proxy', httpProxyRoutes)
 app.route('/v1/connections', tunnelRoutes)
 app.route('/v1/connections', queryRoutes)
+app.route('/v1/connections', execRoutes)
+app.route('/mcp', mcpRoutes)
+app.get(PROTECTED_RESOURCE_PATH, protectedResourceMetadata)
 app.get('/v1/whoami', requireCaller('api'), whoami)
 app.route('/v1/approvals', approvalApiRoutes)
 app.route('/v1/admin', adminRoutes)

@@ -2,10 +2,10 @@
  * `gatehouse connect NAME --port P`: the agent's side of a wire-protocol tunnel. It
  * listens on a local port and carries each accepted connection through its own
  * WebSocket to the gateway, authenticated with the agent's token, so an unchanged client
- * (`psql -h 127.0.0.1 -p P`) talks to the target through Gatehouse. Bytes are not
- * interpreted here; the gateway speaks the protocol on both ends. The one exception is a
- * tunnel that cannot open: then the local client is answered in its own protocol, so
- * psql prints why instead of "server closed the connection unexpectedly".
+ * (`psql -h 127.0.0.1 -p P`, `ssh -p P agent@127.0.0.1`) talks to the target through
+ * Gatehouse. Bytes are not interpreted here; the gateway speaks the protocol on both ends.
+ * The one exception is a tunnel that cannot open: then the local client is answered in its
+ * own protocol, so psql prints why instead of "server closed the connection unexpectedly".
  */
 import { createServer, type Server, type Socket } from 'node:net'
 import { type Command, InvalidArgumentError } from 'commander'
@@ -22,7 +22,7 @@ const HANDSHAKE_TIMEOUT_MS = 15_000
 /** After Ctrl+C, how long open WebSockets get to finish their close handshake. */
 const CLOSE_GRACE_MS = 1_000
 /** The connection kinds `connect` can carry. */
-const TUNNEL_KINDS = new Set(['postgres'])
+const TUNNEL_KINDS = new Set(['postgres', 'ssh'])
 
 type ConnectOptions = { port: number; host: string }
 
@@ -37,7 +37,7 @@ type Tunnel = {
 export function registerConnectCommand(program: Command): void {
   program
     .command('connect')
-    .description('open a local port that tunnels a wire protocol (Postgres) to a connection')
+    .description('open a local port that tunnels a wire protocol (Postgres, SSH) to a connection')
     .argument('<name>', 'connection name')
     .requiredOption('--port <port>', 'local port to listen on (0 picks a free one)', localPort)
     .option('--host <host>', 'local address to listen on', DEFAULT_HOST)
@@ -62,19 +62,23 @@ export function registerConnectCommand(program: Command): void {
       if (!TUNNEL_KINDS.has(target.kind)) {
         throw new CliError(
           'connect.unsupported_kind',
-          `connect tunnels Postgres connections; ${name} is of kind ${target.kind}` +
+          `connect tunnels Postgres and SSH connections; ${name} is of kind ${target.kind}` +
             (target.kind === 'http' ? ` (call ${client.gateway}/proxy/${name}/… instead).` : '.')
         )
       }
       const url = tunnelUrl(client.gateway, name)
       const tunnels = new Set<Tunnel>()
       const server = await listen(options.host, options.port, (socket) => {
-        const tunnel = pipe(socket, url, token, name)
+        const tunnel = pipe(socket, url, token, name, target.kind)
         tunnels.add(tunnel)
         void tunnel.closed.then(() => tunnels.delete(tunnel))
       })
       const address = `${displayHost(options.host)}:${boundPort(server, options.port)}`
       print(`Tunnel to ${name} (${target.kind}) listening on ${address}. Ctrl+C to stop.`)
+      if (target.kind === 'ssh') {
+        // The gateway logs in to the server itself: the user named here is only recorded.
+        print(`  ssh -p ${boundPort(server, options.port)} agent@${clientHost(options.host)}`)
+      }
       const signal = await nextSignal()
       server.close()
       const open = [...tunnels]
@@ -113,7 +117,7 @@ function listen(host: string, port: number, onSocket: (socket: Socket) => void):
  * One local connection ↔ one WebSocket; either side ending ends both. The client is not
  * read until the WebSocket is open, so a refused tunnel can still answer its startup.
  */
-function pipe(socket: Socket, url: string, token: string, name: string): Tunnel {
+function pipe(socket: Socket, url: string, token: string, name: string, kind: string): Tunnel {
   socket.pause()
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
   const ws = new WebSocket(url, {
@@ -129,6 +133,11 @@ function pipe(socket: Socket, url: string, token: string, name: string): Tunnel 
     if (settled) return
     settled = true
     note(`gatehouse: ${reason}`)
+    if (kind === 'ssh') {
+      // RFC 4253 §4.2: a server may send lines before its version string; `ssh -v` shows them.
+      socket.end(`Gatehouse: ${reason}\r\n`)
+      return
+    }
     refusePostgresStartup(socket, sqlState, `Gatehouse: ${reason}`)
   }
 
@@ -242,6 +251,13 @@ function boundPort(server: Server, requested: number): number {
 
 function displayHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host
+}
+
+/** Where a local client reaches the listener: a wildcard address is reached on loopback. */
+function clientHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1'
+  if (host === '::') return '::1'
+  return host
 }
 
 /** commander parser for the local port; 0 lets the system pick one (printed when listening). */

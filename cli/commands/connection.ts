@@ -1,12 +1,14 @@
 /**
  * `gatehouse connection list|set|remove`: targets and their credentials. Credential
- * secrets are read from environment variables named on the command line, never from
- * the command line itself (which other users can see in `ps`), and are never printed.
+ * secrets are read from environment variables (or, for an SSH key, a file) named on the
+ * command line, never from the command line itself (which other users can see in `ps`),
+ * and are never printed.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { type GatehouseClient, GatewayError } from '../client.ts'
 import { contextOf } from '../context.ts'
 import { formatTime, print, printJson, printTable, usageError } from '../output.ts'
+import { hostKeyFingerprint, hostKeyLine, readPrivateKeyFile } from '../ssh-keys.ts'
 
 type ConnectionView = {
   id: string
@@ -20,6 +22,7 @@ type ConnectionView = {
     port?: number
     database?: string
     tls?: string
+    hostKey?: string
   }
   description: string
   hasCredential: boolean
@@ -27,9 +30,9 @@ type ConnectionView = {
   updatedAt: number
 }
 
-const KINDS = ['http', 'postgres'] as const
+const KINDS = ['http', 'postgres', 'ssh'] as const
 const TLS_MODES = ['verify-full', 'disable'] as const
-const POSTGRES_DEFAULT_PORT = 5432
+const DEFAULT_PORTS = { postgres: 5432, ssh: 22 } as const
 
 type SetOptions = {
   kind: (typeof KINDS)[number]
@@ -38,8 +41,12 @@ type SetOptions = {
   port?: number
   database?: string
   tls?: (typeof TLS_MODES)[number]
+  hostKey?: string
   user?: string
+  /** `--username`, the same as `--user`. */
+  username?: string
   passwordEnv?: string
+  privateKeyFile?: string
   timeoutMs?: number
   maxBodyBytes?: number
   description?: string
@@ -58,36 +65,38 @@ type Credential =
   | { type: 'basic'; username: string; password: string }
   | { type: 'header'; name: string; value: string }
   | { type: 'password'; username: string; password: string }
+  | { type: 'key'; username: string; privateKey: string }
 
 type Target = ConnectionView['target']
 
-/** Flags that only make sense for one kind, so a slip (--url on a postgres target) is named. */
-const KIND_FLAGS: Record<SetOptions['kind'], [keyof SetOptions, string][]> = {
-  http: [
-    ['url', '--url'],
-    ['timeoutMs', '--timeout-ms'],
-    ['maxBodyBytes', '--max-body-bytes'],
-    ['bearerEnv', '--bearer-env'],
-    ['basicUser', '--basic-user'],
-    ['basicPasswordEnv', '--basic-password-env'],
-    ['header', '--header'],
-    ['headerValueEnv', '--header-value-env'],
-  ],
-  postgres: [
-    ['host', '--host'],
-    ['port', '--port'],
-    ['database', '--database'],
-    ['tls', '--tls'],
-    ['user', '--user'],
-    ['passwordEnv', '--password-env'],
-  ],
-}
+/** Flags that only make sense for some kinds, so a slip (--url on a postgres target) is named. */
+const KIND_FLAGS: [keyof SetOptions, string, readonly SetOptions['kind'][]][] = [
+  ['url', '--url', ['http']],
+  ['timeoutMs', '--timeout-ms', ['http']],
+  ['maxBodyBytes', '--max-body-bytes', ['http']],
+  ['bearerEnv', '--bearer-env', ['http']],
+  ['basicUser', '--basic-user', ['http']],
+  ['basicPasswordEnv', '--basic-password-env', ['http']],
+  ['header', '--header', ['http']],
+  ['headerValueEnv', '--header-value-env', ['http']],
+  ['host', '--host', ['postgres', 'ssh']],
+  ['port', '--port', ['postgres', 'ssh']],
+  ['database', '--database', ['postgres']],
+  ['tls', '--tls', ['postgres']],
+  ['hostKey', '--host-key', ['ssh']],
+  ['user', '--user', ['postgres', 'ssh']],
+  ['username', '--username', ['postgres', 'ssh']],
+  ['passwordEnv', '--password-env', ['postgres', 'ssh']],
+  ['privateKeyFile', '--private-key-file', ['ssh']],
+]
 
 /** Adds `connection list|set|remove`. */
 export function registerConnectionCommands(program: Command): void {
   const connection = program
     .command('connection')
-    .description('register targets (HTTP, Postgres) and the credentials the gateway uses for them')
+    .description(
+      'register targets (HTTP, Postgres, SSH) and the credentials the gateway uses for them'
+    )
 
   connection
     .command('list')
@@ -120,13 +129,21 @@ export function registerConnectionCommands(program: Command): void {
     .option('--url <url>', 'http: base URL of the target')
     .option('--timeout-ms <n>', 'http: how long to wait for response headers', positiveInt)
     .option('--max-body-bytes <n>', 'http: largest request body accepted', positiveInt)
-    .option('--host <host>', 'postgres: server host name or IP address')
-    .option('--port <port>', `postgres: server port (default ${POSTGRES_DEFAULT_PORT})`, port)
+    .option('--host <host>', 'postgres, ssh: server host name or IP address')
+    .option(
+      '--port <port>',
+      `postgres, ssh: server port (default ${DEFAULT_PORTS.postgres}, ssh ${DEFAULT_PORTS.ssh})`,
+      port
+    )
     .option('--database <name>', 'postgres: the database every session opens')
     .addOption(
       new Option('--tls <mode>', 'postgres: TLS to the server (default verify-full)').choices(
         TLS_MODES
       )
+    )
+    .option(
+      '--host-key <line>',
+      'ssh: the server\'s public host key, pinned ("ssh-ed25519 AAAA…"; ssh-keyscan prints it)'
     )
     .option('--description <text>', 'what the target is (default: keep the current one)')
     .option('--bearer-env <var>', 'http: send "Authorization: Bearer $VAR" to the target')
@@ -134,8 +151,13 @@ export function registerConnectionCommands(program: Command): void {
     .option('--basic-password-env <var>', '… with the password in $VAR')
     .option('--header <name>', 'http: send this header to the target …')
     .option('--header-value-env <var>', '… with the value in $VAR')
-    .option('--user <user>', 'postgres: log in to the server as this role …')
+    .option('--user <user>', 'postgres, ssh: log in to the server as this role or user …')
+    .addOption(new Option('--username <user>', 'the same as --user').hideHelp())
     .option('--password-env <var>', '… with the password in $VAR')
+    .option(
+      '--private-key-file <path>',
+      'ssh: … or with this unencrypted OpenSSH ed25519 private key'
+    )
     .option('--no-credential', 'remove the stored credential')
     .option('--move-credential', 'keep the stored credential although the target moves')
     .action(async (name: string, options: SetOptions, command: Command) => {
@@ -181,12 +203,11 @@ export function registerConnectionCommands(program: Command): void {
 
 /** The target the flags describe, after checking that every flag given fits the kind. */
 function targetFrom(options: SetOptions): Target {
-  for (const [kind, flags] of Object.entries(KIND_FLAGS)) {
-    if (kind === options.kind) continue
-    const stray = flags.filter(([key]) => options[key] !== undefined).map(([, flag]) => flag)
-    if (stray.length > 0) {
-      throw usageError(`${stray.join(', ')} cannot be used with --kind ${options.kind}`)
-    }
+  const stray = KIND_FLAGS.filter(
+    ([key, , kinds]) => options[key] !== undefined && !kinds.includes(options.kind)
+  ).map(([, flag]) => flag)
+  if (stray.length > 0) {
+    throw usageError(`${stray.join(', ')} cannot be used with --kind ${options.kind}`)
   }
   if (options.kind === 'http') {
     if (options.url === undefined) throw usageError('--url is required for an http connection')
@@ -198,16 +219,24 @@ function targetFrom(options: SetOptions): Target {
   }
   const missing = [
     options.host === undefined && '--host',
-    options.database === undefined && '--database',
+    options.kind === 'postgres' && options.database === undefined && '--database',
+    options.kind === 'ssh' && options.hostKey === undefined && '--host-key',
   ].filter((flag): flag is string => typeof flag === 'string')
   if (missing.length > 0) {
     throw usageError(
-      `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required for a postgres connection`
+      `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required for ${options.kind === 'postgres' ? 'a' : 'an'} ${options.kind} connection`
     )
+  }
+  if (options.kind === 'ssh') {
+    return {
+      host: options.host,
+      port: options.port ?? DEFAULT_PORTS.ssh,
+      hostKey: hostKeyLine(options.hostKey ?? ''),
+    }
   }
   return {
     host: options.host,
-    port: options.port ?? POSTGRES_DEFAULT_PORT,
+    port: options.port ?? DEFAULT_PORTS.postgres,
     database: options.database,
     tls: options.tls ?? 'verify-full',
   }
@@ -215,16 +244,28 @@ function targetFrom(options: SetOptions): Target {
 
 /** The credential the flags describe: undefined keeps the stored one, null removes it. */
 function credentialFrom(options: SetOptions): Credential | null | undefined {
+  const isFlag = (flag: string | false): flag is string => typeof flag === 'string'
+  // A login (Postgres, SSH) is one credential however many flags it takes; its two
+  // secrets (password or key) are two.
+  const secrets = [
+    options.passwordEnv !== undefined && '--password-env',
+    options.privateKeyFile !== undefined && '--private-key-file',
+  ].filter(isFlag)
+  const login = options.user !== undefined || options.username !== undefined || secrets.length > 0
   const chosen = [
     options.bearerEnv !== undefined && '--bearer-env',
     (options.basicUser !== undefined || options.basicPasswordEnv !== undefined) && '--basic-user',
     (options.header !== undefined || options.headerValueEnv !== undefined) && '--header',
-    (options.user !== undefined || options.passwordEnv !== undefined) && '--user',
+    ...(secrets.length > 1 ? secrets : [login && '--user']),
     !options.credential && '--no-credential',
-  ].filter((flag): flag is string => typeof flag === 'string')
+  ].filter(isFlag)
   if (chosen.length > 1) {
     throw usageError(`choose one credential: ${chosen.join(', ')} cannot be combined`)
   }
+  if (options.user !== undefined && options.username !== undefined) {
+    throw usageError('--user and --username are the same flag: give one')
+  }
+  const user = options.user ?? options.username
   if (options.bearerEnv !== undefined) {
     return { type: 'bearer', token: fromEnv(options.bearerEnv, '--bearer-env', 'the token') }
   }
@@ -248,13 +289,21 @@ function credentialFrom(options: SetOptions): Credential | null | undefined {
       value: fromEnv(options.headerValueEnv, '--header-value-env', 'the header value'),
     }
   }
-  if (options.user !== undefined || options.passwordEnv !== undefined) {
-    if (options.user === undefined || options.passwordEnv === undefined) {
+  if (options.kind === 'ssh' && (user !== undefined || options.privateKeyFile !== undefined)) {
+    if (user === undefined || (options.passwordEnv ?? options.privateKeyFile) === undefined) {
+      throw usageError('--user goes with --private-key-file or --password-env')
+    }
+    if (options.privateKeyFile !== undefined) {
+      return { type: 'key', username: user, privateKey: readPrivateKeyFile(options.privateKeyFile) }
+    }
+  }
+  if (user !== undefined || options.passwordEnv !== undefined) {
+    if (user === undefined || options.passwordEnv === undefined) {
       throw usageError('--user and --password-env go together')
     }
     return {
       type: 'password',
-      username: options.user,
+      username: user,
       password: fromEnv(options.passwordEnv, '--password-env', 'the password'),
     }
   }
@@ -298,8 +347,11 @@ function refuseCredentialMove(
   const from = endpoint(current.kind, current.target)
   const to = endpoint(kind, target)
   if (from === to) return
-  const flags =
-    kind === 'postgres' ? '--user and --password-env' : '--bearer-env, --basic-user, --header'
+  const flags = {
+    http: '--bearer-env, --basic-user, --header',
+    postgres: '--user and --password-env',
+    ssh: '--user with --private-key-file or --password-env',
+  }[kind]
   throw usageError(
     `connection ${name} holds a credential for ${from}; to use it with ${to}, ` +
       `give the credential again (${flags}), drop it (--no-credential) ` +
@@ -307,9 +359,9 @@ function refuseCredentialMove(
   )
 }
 
-/** Where a credential would be sent: an HTTP origin, or a Postgres server. */
+/** Where a credential would be sent: an HTTP origin, a Postgres or an SSH server. */
 function endpoint(kind: string, target: Target): string {
-  if (kind === 'postgres') return `postgres://${target.host}:${target.port}`
+  if (kind === 'postgres' || kind === 'ssh') return `${kind}://${target.host}:${target.port}`
   try {
     return new URL(target.url ?? '').origin
   } catch {
@@ -317,10 +369,17 @@ function endpoint(kind: string, target: Target): string {
   }
 }
 
-/** A target as one line: the URL, or `postgres://host:port/database (tls mode)`. */
+/**
+ * A target as one line: the URL, `postgres://host:port/database (tls mode)`, or
+ * `ssh://host:port (ssh-ed25519 SHA256:…)` with the pinned key's fingerprint as ssh prints it.
+ */
 function describeTarget(kind: string, target: Target): string {
   if (kind === 'postgres') {
     return `postgres://${target.host}:${target.port}/${target.database} (tls ${target.tls})`
+  }
+  if (kind === 'ssh') {
+    const type = (target.hostKey ?? '').split(' ')[0] || '?'
+    return `ssh://${target.host}:${target.port} (${type} ${hostKeyFingerprint(target.hostKey ?? '')})`
   }
   return target.url ?? '-'
 }
@@ -341,6 +400,8 @@ function describeCredentialChange(
       return `${credential.name} header from $${options.headerValueEnv}`
     case 'password':
       return `password for ${credential.username} from $${options.passwordEnv}`
+    case 'key':
+      return `key for ${credential.username} from ${options.privateKeyFile}`
   }
 }
 

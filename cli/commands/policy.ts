@@ -1,7 +1,8 @@
 /**
  * `gatehouse policy apply|get|versions|test|validate`: policy as code. `apply` sends the
  * file as written (YAML keeps its comments), `validate` checks it offline with the
- * gateway's own schema, `test` asks which rule would fire without sending a request.
+ * gateway's own schema, `test` asks which rule would fire for an HTTP request, SQL or a
+ * shell command line without running it.
  */
 import type { Command } from 'commander'
 import { stringify as toYaml } from 'yaml'
@@ -31,19 +32,29 @@ type PolicyVersionRow = CurrentPolicy & { source: string; format: 'json' | 'yaml
 
 type AppliedPolicy = { version: number; sha256: string; warnings: string[] }
 
+type PolicyAction = 'allow' | 'block' | 'require_approval'
+
 type PolicyTestResult = {
   policyVersion: number
   principals: string[]
   granted: boolean
-  effective: 'allow' | 'block' | 'require_approval' | 'not_granted'
+  effective: PolicyAction | 'not_granted'
   decision: {
-    action: 'allow' | 'block' | 'require_approval'
+    action: PolicyAction
     rule: { index: number; name: string } | null
     reason: string
     /** Policy subjects whose members may approve, for require_approval. */
     approvers?: string[]
     /** The rule's `expiresAfter`; absent: the gateway's APPROVAL_TTL_SECONDS. */
     expiresAfterSeconds?: number
+    /** For several statements or simple commands: what each alone would get. */
+    statements?: { index: number; action: PolicyAction; rule: string | null }[]
+  }
+  /** SQL and shell commands as the gateway classified them. */
+  command?: {
+    kind: 'sql' | 'shell'
+    statements?: { text: string; class: string; risks: string[] }[]
+    commands?: { text: string; program: string; class: string; via: string[]; risks: string[] }[]
   }
 }
 
@@ -52,8 +63,11 @@ type TestOptions = {
   as: string
   email?: string
   idpGroup: string[]
-  method: string
-  path: string
+  method?: string
+  path?: string
+  sql?: string
+  shell?: string
+  interactiveShell?: boolean
   file?: string
 }
 
@@ -161,11 +175,15 @@ export function registerPolicyCommands(program: Command): void {
     .requiredOption('--as <principal>', 'agent:<name> or user:<subject>')
     .option('--email <email>', "the user's e-mail claim, for user: callers")
     .option('--idp-group <group>', 'an IdP group of the caller (repeatable)', collect, [])
-    .requiredOption('--method <method>', 'HTTP method, e.g. GET')
-    .requiredOption('--path <path>', 'path under the connection, e.g. /orders/7')
+    .option('--method <method>', 'HTTP method, e.g. GET (with --path)')
+    .option('--path <path>', 'path under the connection, e.g. /orders/7 (with --method)')
+    .option('--sql <sql>', 'SQL, e.g. "DELETE FROM orders"')
+    .option('--shell <line>', "a shell command line, e.g. 'rm -rf /tmp/x'")
+    .option('--interactive-shell', 'an interactive terminal (ssh without a command)')
     .option('-f, --file <path>', 'test this candidate document instead of the policy in force')
     .action(async (options: TestOptions, command: Command) => {
       const { client, json } = contextOf(command)
+      const { what, body } = testedCommand(options)
       let document: unknown
       if (options.file) document = parsePolicyFile(await readPolicyFile(options.file))
       const result = await client.json<PolicyTestResult>('POST', '/v1/admin/policy/test', {
@@ -174,7 +192,7 @@ export function registerPolicyCommands(program: Command): void {
           ...(options.email ? { email: options.email } : {}),
           idpGroups: options.idpGroup,
           connection: options.connection,
-          request: { method: options.method, path: options.path },
+          ...body,
           ...(document === undefined ? {} : { document }),
         },
       })
@@ -184,9 +202,8 @@ export function registerPolicyCommands(program: Command): void {
       const rule = decision.rule
         ? `rule #${decision.rule.index} "${decision.rule.name}"`
         : 'connection default (no rule matched)'
-      print(
-        `${result.effective}  ${options.method.toUpperCase()} ${options.path} on ${options.connection} as ${options.as}`
-      )
+      print(`${result.effective}  ${what} on ${options.connection} as ${options.as}`)
+      printClassified(result)
       if (result.granted) {
         print(`rule:       ${rule} (${source})`)
         print(`reason:     ${decision.reason}`)
@@ -233,6 +250,51 @@ export function registerPolicyCommands(program: Command): void {
           `${connections.length} connection(s)${connections.length ? ` (${connections.join(', ')})` : ''}.`
       )
     })
+}
+
+/** The command a `policy test` describes: exactly one of a request, SQL or a shell line. */
+function testedCommand(options: TestOptions): { what: string; body: Record<string, unknown> } {
+  const given = [
+    options.method !== undefined || options.path !== undefined,
+    options.sql !== undefined,
+    options.shell !== undefined,
+    options.interactiveShell === true,
+  ].filter(Boolean).length
+  if (given !== 1) {
+    throw usageError('give one command: --method and --path, --sql, --shell or --interactive-shell')
+  }
+  if (options.sql !== undefined)
+    return { what: `SQL ${oneLine(options.sql)}`, body: { sql: options.sql } }
+  if (options.shell !== undefined)
+    return { what: `shell ${oneLine(options.shell)}`, body: { shell: options.shell } }
+  if (options.interactiveShell)
+    return { what: 'interactive shell', body: { interactiveShell: true } }
+  if (options.method === undefined || options.path === undefined)
+    throw usageError('--method and --path go together')
+  return {
+    what: `${options.method.toUpperCase()} ${options.path}`,
+    body: { request: { method: options.method, path: options.path } },
+  }
+}
+
+/** Each SQL statement or simple shell command, with its class and what it alone would get. */
+function printClassified(result: PolicyTestResult): void {
+  const units: { text: string; class: string; via?: string[]; risks: string[] }[] | undefined =
+    result.command?.statements ?? result.command?.commands
+  if (!units || units.length === 0) return
+  const each = result.decision.statements
+  for (const [index, unit] of units.entries()) {
+    const alone = each?.find((entry) => entry.index === index)
+    const verdict = alone ? `  ${alone.action}${alone.rule ? ` (rule "${alone.rule}")` : ''}` : ''
+    const through = unit.via?.length ? ` via ${unit.via.join(' → ')}` : ''
+    const risks = unit.risks.length ? ` [${unit.risks.join('; ')}]` : ''
+    print(`  ${index + 1}. ${unit.class}${through}: ${oneLine(unit.text)}${risks}${verdict}`)
+  }
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim()
+  return line.length > 120 ? `${line.slice(0, 119)}…` : line
 }
 
 function printPolicy(policy: CurrentPolicy): void {

@@ -1,7 +1,8 @@
 /**
  * /v1/admin/policy: policy as code. PUT applies a whole document (JSON or YAML)
  * atomically or not at all; GET returns the one in force; /test says which rule would
- * fire for a caller and a command, against the live policy or a candidate document.
+ * fire for a caller and a command (an HTTP request, SQL or a shell command line), against
+ * the live policy or a candidate document.
  */
 import { Hono } from 'hono'
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
@@ -9,11 +10,13 @@ import { z } from 'zod'
 import type { AppEnv } from '../app-env.ts'
 import { listConnections } from '../connections/store.ts'
 import { GatehouseError } from '../errors.ts'
-import type { Caller } from '../pipeline/types.ts'
+import type { Caller, Command } from '../pipeline/types.ts'
 import { type CompiledPolicy, compilePolicy } from '../policy/compile.ts'
 import { decide, isGranted } from '../policy/decide.ts'
 import { ConnectionName, PolicyDocument } from '../policy/document.ts'
 import { principalsOf } from '../policy/principals.ts'
+import { classifyShell, interactiveShell, MAX_SHELL_CHARS } from '../policy/shell/index.ts'
+import { classifySql, MAX_SQL_CHARS } from '../policy/sql/index.ts'
 import { applyPolicy, currentPolicy, listPolicyVersions, policyVersion } from '../policy/store.ts'
 import { canonicalizePath } from '../protocols/http/canonical-path.ts'
 import { recordAdminAction } from './audit.ts'
@@ -96,11 +99,25 @@ export const PolicyTestRequest = z
     email: z.string().optional(),
     idpGroups: z.array(z.string()).default([]),
     connection: ConnectionName,
-    request: z.object({ method: z.string().min(1), path: z.string().startsWith('/') }).strict(),
+    /** The command, one of: an HTTP request, SQL, a shell command line, or a terminal. */
+    request: z
+      .object({ method: z.string().min(1), path: z.string().startsWith('/') })
+      .strict()
+      .optional(),
+    sql: z.string().min(1).max(MAX_SQL_CHARS).optional(),
+    shell: z.string().max(MAX_SHELL_CHARS).optional(),
+    interactiveShell: z.literal(true).optional(),
     /** A candidate document to test instead of the one in force. */
     document: z.unknown().optional(),
   })
   .strict()
+  .refine(
+    (input) =>
+      [input.request, input.sql, input.shell, input.interactiveShell].filter(
+        (command) => command !== undefined
+      ).length === 1,
+    { message: 'give exactly one of request, sql, shell or interactiveShell' }
+  )
 
 policyRoutes.post('/test', async (c) => {
   const { gateway } = c.var
@@ -130,14 +147,8 @@ policyRoutes.post('/test', async (c) => {
   }
   const principals = principalsOf(caller, policy)
   const granted = isGranted(policy, principals, input.connection)
-  const decision = decide(policy, principals, input.connection, {
-    kind: 'http',
-    method: input.request.method.toUpperCase(),
-    path: canonicalizePath(input.request.path).decoded,
-    query: '',
-    headers: {},
-    body: null,
-  })
+  const command = await testCommand(input)
+  const decision = decide(policy, principals, input.connection, command)
   return c.json({
     policyVersion: policy.version,
     principals: [...principals],
@@ -145,8 +156,30 @@ policyRoutes.post('/test', async (c) => {
     /** What would happen: the decision, or `not_granted` when the caller cannot use the connection. */
     effective: granted ? decision.action : 'not_granted',
     decision,
+    /** SQL and shell commands as classified: what each statement or simple command is. */
+    ...(command.kind === 'http' ? {} : { command }),
   })
 })
+
+/** The command a policy test describes, classified as the gateway would classify it. */
+async function testCommand(input: z.infer<typeof PolicyTestRequest>): Promise<Command> {
+  if (input.shell !== undefined) return classifyShell(input.shell, 'api')
+  if (input.interactiveShell) return interactiveShell()
+  if (input.sql !== undefined) {
+    const { statements } = await classifySql(input.sql)
+    return { kind: 'sql', text: input.sql, statements, via: 'api' }
+  }
+  const { request } = input
+  if (!request) throw new GatehouseError('request.invalid', 'Give a request, sql or shell.')
+  return {
+    kind: 'http',
+    method: request.method.toUpperCase(),
+    path: canonicalizePath(request.path).decoded,
+    query: '',
+    headers: {},
+    body: null,
+  }
+}
 
 async function readPolicySource(
   request: Request

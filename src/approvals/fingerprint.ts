@@ -33,6 +33,18 @@ export function commandHash(command: Command): Promise<string> {
 
 function canonicalForm(command: Command): unknown[] {
   if (command.kind === 'sql') return ['sql', command.via, command.text, command.params ?? null]
+  if (command.kind === 'shell') {
+    // The exact line, and what goes to its standard input: by digest, else by content.
+    const { stdin } = command
+    const input = stdin
+      ? [
+          stdin.bytes,
+          stdin.sha256 ?? null,
+          stdin.sha256 ? null : (stdin.text ?? stdin.base64 ?? null),
+        ]
+      : null
+    return ['shell', command.via, command.text, input]
+  }
   return [
     'http',
     command.method,
@@ -56,14 +68,19 @@ function stableHeaders(command: HttpCommand): [string, string][] {
 /** Longest summary line kept in the index and shown in notifications. */
 const SUMMARY_CHARS = 300
 
-/** One line a person can read: `POST /payments?x=1 (12 B body)` or the SQL, truncated. */
+/**
+ * One line a person can read: `POST /payments?x=1 (12 B body)`, the SQL or the shell
+ * command line, truncated.
+ */
 export function commandSummary(command: Command): string {
-  const line =
-    command.kind === 'http'
-      ? `${command.method} ${command.path}${command.query ? `?${command.query}` : ''}${
-          command.body ? ` (${command.body.bytes} B body)` : ''
-        }`
-      : command.text.replace(/\s+/g, ' ').trim()
+  let line: string
+  if (command.kind === 'http') {
+    line = `${command.method} ${command.path}${command.query ? `?${command.query}` : ''}${
+      command.body ? ` (${command.body.bytes} B body)` : ''
+    }`
+  } else if (command.kind === 'shell' && command.via === 'shell' && command.text === '') {
+    line = 'interactive shell'
+  } else line = command.text.replace(/\s+/g, ' ').trim()
   return truncate(line, SUMMARY_CHARS)
 }
 

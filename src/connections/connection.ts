@@ -67,6 +67,59 @@ export const PostgresCredential = z
   .strict()
 export type PostgresCredential = z.infer<typeof PostgresCredential>
 
+/** An OpenSSH public key line: `ssh-ed25519 AAAA… [comment]` (the comment is ignored). */
+export const SshPublicKeyLine = z
+  .string()
+  .trim()
+  .regex(
+    /^(ssh-ed25519|ssh-rsa) [A-Za-z0-9+/]+={0,3}( .*)?$/,
+    'must be an OpenSSH public key line: ssh-ed25519 AAAA… or ssh-rsa AAAA…'
+  )
+
+export const SshTarget = z
+  .object({
+    host: Hostname,
+    port: z.number().int().min(1).max(65535).default(22),
+    /**
+     * The origin's host key, pinned: `ssh-keyscan -t ed25519 host` prints it. Any other key
+     * refuses the connection, so a man in the middle cannot pose as the host.
+     */
+    hostKey: SshPublicKeyLine,
+    connectTimeoutMs: z.number().int().min(100).max(60_000).optional(),
+    /** Default and ceiling for an exec request's `timeoutSeconds`. */
+    execTimeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+    /** Close a tunnel whose client sends nothing for this long. */
+    idleTimeoutMs: z.number().int().min(1000).max(86_400_000).optional(),
+    /** Close a tunnel this long after it opened, whatever it is doing. */
+    maxSessionMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(7 * 86_400_000)
+      .optional(),
+  })
+  .strict()
+export type SshTarget = z.infer<typeof SshTarget>
+
+export const SshCredential = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('key'),
+      username: z.string().min(1).max(64),
+      /** An unencrypted OpenSSH ed25519 private key (`-----BEGIN OPENSSH PRIVATE KEY-----`). */
+      privateKey: z.string().min(1).max(16_384),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('password'),
+      username: z.string().min(1).max(64),
+      password: z.string().max(1024),
+    })
+    .strict(),
+])
+export type SshCredential = z.infer<typeof SshCredential>
+
 /** The admin API body for creating or replacing a connection. */
 export const ConnectionInput = z.discriminatedUnion('kind', [
   z
@@ -89,6 +142,15 @@ export const ConnectionInput = z.discriminatedUnion('kind', [
       description: z.string().max(500).default(''),
     })
     .strict(),
+  z
+    .object({
+      kind: z.literal('ssh'),
+      target: SshTarget,
+      credential: SshCredential.nullable().optional(),
+      moveCredential: z.boolean().optional(),
+      description: z.string().max(500).default(''),
+    })
+    .strict(),
 ])
 export type ConnectionInput = z.infer<typeof ConnectionInput>
 
@@ -103,6 +165,10 @@ export function targetEndpoint(kind: ConnectionInput['kind'], target: unknown): 
     case 'postgres': {
       const { host, port } = PostgresTarget.parse(target)
       return `postgres://${host}:${port}`
+    }
+    case 'ssh': {
+      const { host, port } = SshTarget.parse(target)
+      return `ssh://${host}:${port}`
     }
   }
 }

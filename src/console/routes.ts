@@ -5,7 +5,10 @@
  * is recorded as an admin action.
  *
  *   GET  /ui/sessions                 filters + keyset paging over the session index
- *   GET  /ui/sessions/:id             timeline, integrity badge, kill switch while live
+ *   GET  /ui/sessions/:id             timeline, integrity badge, kill switch while live,
+ *                                     a player per recorded terminal
+ *   GET  /ui/sessions/:id/terminal/:n.cast   one terminal's asciicast v2 (?download=1)
+ *   GET  /ui/assets/:name             the terminal player's script and stylesheet
  *   POST /ui/sessions/:id/kill        csrf, reason?
  *   GET  /ui/approvals                pending approvals (links to /approvals/:id), recent ones
  *   GET  /ui/tokens                   agent tokens (?all=1 with revoked ones)
@@ -42,6 +45,12 @@ import { MAX_KILL_REASON_CHARS, SessionPage } from './pages/session-page.tsx'
 import { SessionsPage } from './pages/sessions-page.tsx'
 import { TokensPage } from './pages/tokens-page.tsx'
 import { parseSessionFilters, sessionListQuery, sessionPage } from './session-list.ts'
+import { grantTerminalPlayer, terminalAsset } from './terminal-player-assets.ts'
+import {
+  findTerminalRecording,
+  listTerminalRecordings,
+  terminalCastStream,
+} from './terminal-recording.ts'
 import { readTimeline } from './timeline.ts'
 
 /** A console form is a few hundred bytes; anything far larger is not one. */
@@ -117,8 +126,12 @@ consoleRoutes.get('/sessions/:id', async (c) => {
   const { gateway } = c.var
   const user = consoleUser(c)
   const row = await sessionRow(c)
-  const lines = await readTranscriptLines(gateway.bucket, row.transcriptPrefix)
+  const [lines, terminals] = await Promise.all([
+    readTranscriptLines(gateway.bucket, row.transcriptPrefix),
+    listTerminalRecordings(gateway.bucket, row.transcriptPrefix),
+  ])
   const first = Math.max(0, Number.parseInt(c.req.query('from') ?? '0', 10) || 0)
+  if (terminals.length > 0) grantTerminalPlayer(c)
   return htmlPage(
     c,
     SessionPage({
@@ -126,6 +139,7 @@ consoleRoutes.get('/sessions/:id', async (c) => {
       row,
       integrity: await checkIntegrity(gateway, row, lines),
       entries: readTimeline(lines),
+      terminals,
       window: { first, size: TIMELINE_PAGE_EVENTS },
       notice:
         c.req.query('killed') === '1'
@@ -136,6 +150,35 @@ consoleRoutes.get('/sessions/:id', async (c) => {
           : undefined,
     })
   )
+})
+
+consoleRoutes.get('/sessions/:id/terminal/:file', async (c) => {
+  const row = await sessionRow(c)
+  const terminal = /^(\d{1,6})\.cast$/.exec(c.req.param('file'))?.[1]
+  const recording =
+    terminal === undefined
+      ? undefined
+      : await findTerminalRecording(c.var.gateway.bucket, row.transcriptPrefix, Number(terminal))
+  if (!recording) {
+    throw new GatehouseError('resource.not_found', 'This session has no such terminal recording.')
+  }
+  const name = `${row.id}-terminal-${recording.terminal}.cast`
+  return new Response(terminalCastStream(c.var.gateway.bucket, recording), {
+    headers: {
+      'content-type': 'application/x-asciicast',
+      'content-length': `${recording.bytes}`,
+      'content-disposition': `${c.req.query('download') === '1' ? 'attachment' : 'inline'}; filename="${name}"`,
+      ...(recording.omittedParts > 0
+        ? { 'x-gatehouse-omitted-parts': `${recording.omittedParts}` }
+        : {}),
+    },
+  })
+})
+
+consoleRoutes.get('/assets/:name', (c) => {
+  const asset = terminalAsset(c.req.param('name'))
+  if (!asset) throw new GatehouseError('resource.not_found', 'There is no such file.')
+  return asset
 })
 
 consoleRoutes.post('/sessions/:id/kill', async (c) => {

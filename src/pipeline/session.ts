@@ -33,6 +33,8 @@ import { decide, isGranted } from '../policy/decide.ts'
 import { type Principals, principalsOf } from '../policy/principals.ts'
 import { compiledPolicyAt, type PolicyHead, policyHeadQuery } from '../policy/store.ts'
 import { SessionRecorder } from '../recorder/session-recorder.ts'
+import { type TerminalHeader, TerminalRecorder } from '../recorder/terminal-recorder.ts'
+import { terminalPrefix } from '../recorder/transcript-keys.ts'
 import type { Gateway } from './gateway.ts'
 import { type BodyMasker, UNMASKED } from './mask.ts'
 import type { HoldOptions } from './pause.ts'
@@ -47,9 +49,13 @@ export type SessionRequest = {
   connectionName: string
   /** The adapter's protocol, recorded with the session (`http`, `postgres`, …). */
   protocol: string
+  /** For adapters serving several kinds (the tunnel): the protocol recorded per kind. */
+  protocolByKind?: Partial<Record<ConnectionKind, string>>
   /** The connection kinds this adapter can serve. */
   kinds: readonly ConnectionKind[]
   client: { ip?: string; userAgent?: string }
+  /** Extra facts for the session.start event, refusals included (MCP: the tool called). */
+  details?: Record<string, unknown>
 }
 
 /** Who a session records as its caller, and on which connection. */
@@ -58,6 +64,7 @@ type SessionSubject = {
   connectionName: string
   protocol: string
   client: SessionRequest['client']
+  details?: Record<string, unknown>
 }
 
 export type ForwardContext = {
@@ -145,7 +152,8 @@ export async function openSession(
   const connection = connections[0]
   const policy = await compiledPolicyAt(db, heads[0])
   const principals = principalsOf(caller, policy)
-  const subject: SessionSubject = { ...request, caller }
+  const protocol = (connection && request.protocolByKind?.[connection.kind]) ?? request.protocol
+  const subject: SessionSubject = { ...request, protocol, caller }
   const refusal = authorize(subject, request.kinds, connection, policy, principals)
   if (refusal || !connection) {
     const error =
@@ -219,6 +227,7 @@ export class GatewaySession {
   readonly #ending = new AbortController()
   /** Commands waiting for approval; close waits for them to be refused and recorded. */
   readonly #holds = new Set<Promise<unknown>>()
+  #terminals = 0
 
   constructor(
     gateway: Gateway,
@@ -240,6 +249,7 @@ export class GatewaySession {
       caller: subject.caller,
       client: subject.client,
       details: {
+        ...subject.details,
         connectionId: connection.id,
         kind: connection.kind,
         policyVersion: policy.version,
@@ -475,6 +485,25 @@ export class GatewaySession {
    */
   loginCredential(): Promise<unknown> {
     return this.#openCredential()
+  }
+
+  /**
+   * Starts recording a terminal (an SSH shell or pty) as asciicast beside the transcript,
+   * masked like the transcript; `onFailure` must end the terminal (recording fails closed).
+   */
+  openTerminal(header: TerminalHeader, onFailure: (error: unknown) => void): TerminalRecorder {
+    const terminal = this.#terminals++
+    return new TerminalRecorder(
+      {
+        bucket: this.#gateway.bucket,
+        now: this.#gateway.now,
+        recordPart: (part) => this.#recorder.append('terminal', { terminal, ...part }),
+        onFailure,
+      },
+      terminalPrefix(this.#recorder.prefix, terminal),
+      this.masking.record,
+      header
+    )
   }
 
   /** Records a fact learned after the session started (what a wire client asked for, …). */

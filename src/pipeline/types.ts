@@ -37,7 +37,7 @@ export type ConnectionRef = {
  * A classified command. Each protocol's classifier produces one kind; policy matches
  * on these fields.
  */
-export type Command = HttpCommand | SqlCommand
+export type Command = HttpCommand | SqlCommand | ShellCommand
 
 export type HttpCommand = {
   kind: 'http'
@@ -115,6 +115,57 @@ export type SqlCommand = {
   params?: (string | null)[]
   /** How it arrived: `simple` Query, `extended` Parse/Bind/Execute, or the JSON `api`. */
   via: 'simple' | 'extended' | 'api'
+}
+
+/**
+ * What a simple shell command does, coarsely (ordered by risk in policy/shell/classes.ts).
+ * `interactive` is a whole terminal session (the SSH `shell` request), decided once;
+ * `code` runs code the gateway cannot see (interpreters, `eval`, `source`); `unknown` is
+ * what the parser could not understand, and policy fails closed on it.
+ */
+export type ShellClass =
+  | 'read'
+  | 'write'
+  | 'process'
+  | 'network'
+  | 'privilege'
+  | 'admin'
+  | 'code'
+  | 'interactive'
+  | 'unknown'
+
+/** One simple command of a command line, after wrappers (`sudo`, `env`, `sh -c`) are peeled. */
+export type ShellSimpleCommand = {
+  /** The simple command's own text, as written. */
+  text: string
+  /** Program basename (`/usr/bin/rm` → `rm`); '' for an interactive shell. */
+  program: string
+  /** Words after the program, quotes removed; words with expansions kept as written. */
+  args: string[]
+  /** Option names: `-rf` → `r`, `f`; `--force` and `--force=yes` → `force`. */
+  options: string[]
+  /** Arguments that are not options (paths, units, hosts, …). */
+  operands: string[]
+  class: ShellClass
+  /** Whether it may change anything: files (incl. `>` redirections), services, users, … */
+  writes: boolean
+  /** The wrappers peeled to reach it, outermost first: `['sudo', 'sh -c']`. */
+  via: string[]
+  /** Why it is riskier than its class says: 'command substitution', 'redirects to /etc/passwd', … */
+  risks: string[]
+}
+
+/** A shell command line (exec) or an interactive shell request, decided as one unit. */
+export type ShellCommand = {
+  kind: 'shell'
+  /** The command line as sent; '' for an interactive shell. */
+  text: string
+  /** Every simple command the line runs, in order, substitutions and subshells included. */
+  commands: ShellSimpleCommand[]
+  /** What was sent on stdin with the command, as recorded. */
+  stdin?: BodyRecord
+  /** `api`: the exec API or MCP; `exec`: an SSH client's exec request; `shell`: a terminal. */
+  via: 'api' | 'exec' | 'shell'
 }
 
 export type PolicyAction = 'allow' | 'block' | 'require_approval'

@@ -5,6 +5,7 @@
 import type { PolicyAction } from '../pipeline/types.ts'
 import { durationSeconds, type PolicyDocument } from './document.ts'
 import { compilePathGlob } from './glob.ts'
+import { type ArgPattern, compileArgPattern, compileProgramPattern } from './shell-patterns.ts'
 import { compileNamePattern, type NamePattern } from './sql-names.ts'
 
 export type CompiledRule = {
@@ -18,6 +19,9 @@ export type CompiledRule = {
   classes: ReadonlySet<string> | undefined
   tables: readonly NamePattern[] | undefined
   functions: readonly NamePattern[] | undefined
+  programs: readonly RegExp[] | undefined
+  options: ReadonlySet<string> | undefined
+  args: readonly ArgPattern[] | undefined
   /** For require_approval: the rule's approvers, else the connection's. */
   approvers: readonly string[] | undefined
   expiresAfterSeconds: number | undefined
@@ -75,6 +79,9 @@ export function compilePolicy(
         classes: rule.match?.classes ? new Set(rule.match.classes) : undefined,
         tables: rule.match?.tables?.map(compileNamePattern),
         functions: rule.match?.functions?.map(compileNamePattern),
+        programs: rule.match?.programs?.map(compileProgramPattern),
+        options: rule.match?.options ? new Set(rule.match.options) : undefined,
+        args: rule.match?.args?.map(compileArgPattern),
         approvers:
           rule.action === 'require_approval'
             ? (rule.approvers ?? policy.approval?.approvers)

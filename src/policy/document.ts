@@ -79,6 +79,47 @@ export const SqlClass = z.enum([
   'unknown',
 ])
 
+/** What a simple shell command does (see policy/shell/classes.ts). */
+export const ShellClass = z.enum([
+  'read',
+  'write',
+  'process',
+  'network',
+  'privilege',
+  'admin',
+  'code',
+  'interactive',
+  'unknown',
+])
+
+/**
+ * Classes a rule may name: SQL's and the shell's in one set. A connection has one kind, so
+ * `write` means SQL writes on a database and shell writes on an ssh connection.
+ */
+export const CommandClass = z.enum([
+  ...SqlClass.options,
+  'process',
+  'network',
+  'code',
+  'interactive',
+])
+
+/** `rm`, `mkfs*`: a program's basename, `*` as wildcard (see policy/shell-patterns.ts). */
+const ProgramPattern = z
+  .string()
+  .regex(/^[^\s/]{1,100}$/, 'must be a program name without "/" (such as rm or mkfs*)')
+
+/** `r`, `recursive`: as the command writes it after its dashes. */
+const OptionName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9?][A-Za-z0-9_.-]{0,63}$/,
+    'must be an option name without dashes (such as r or recursive)'
+  )
+
+/** `/`, `/etc/**`, `*.conf`, `restart`: globs on a command's operands. */
+const ArgPattern = z.string().min(1).max(1024)
+
 /** `users`, `public.users`, `pg_catalog.*`, `dblink*` (see policy/sql-names.ts). */
 const SqlNamePattern = z
   .string()
@@ -90,8 +131,11 @@ export const RuleMatch = z
     methods: z.array(HttpMethod).min(1).optional(),
     /** Path globs: `*` stays within a segment, `**` spans any number of segments. */
     paths: z.array(PathGlob).min(1).optional(),
-    /** SQL statement classes (read, write, ddl, privilege, admin, …). */
-    classes: z.array(SqlClass).min(1).optional(),
+    /**
+     * Classes: of a SQL statement (read, write, ddl, privilege, admin, …) or of a simple
+     * shell command (read, write, process, network, privilege, admin, code, interactive, …).
+     */
+    classes: z.array(CommandClass).min(1).optional(),
     /**
      * Tables a statement references. An allow rule needs every referenced table to match
      * (a limit); block and require_approval need one (a tripwire).
@@ -99,6 +143,15 @@ export const RuleMatch = z
     tables: z.array(SqlNamePattern).min(1).optional(),
     /** Functions a statement calls, with the same any/every rule as tables. */
     functions: z.array(SqlNamePattern).min(1).optional(),
+    /** Shell programs (basenames, `*` as wildcard): `rm`, `mkfs*`. */
+    programs: z.array(ProgramPattern).min(1).optional(),
+    /**
+     * Shell options, without dashes (`r`, `recursive`). Block and require_approval need the
+     * command to use one (a tripwire); an allow rule needs every option it uses listed.
+     */
+    options: z.array(OptionName).min(1).optional(),
+    /** Globs on shell operands (`/`, `/etc/**`, `restart`), with the same any/every rule. */
+    args: z.array(ArgPattern).min(1).optional(),
   })
   .strict()
   .refine(
@@ -106,6 +159,20 @@ export const RuleMatch = z
       !(match.methods || match.paths) || !(match.classes || match.tables || match.functions),
     {
       message: 'a rule matches HTTP (methods, paths) or SQL (classes, tables, functions), not both',
+    }
+  )
+  .refine(
+    (match) => !(match.methods || match.paths) || !(match.programs || match.options || match.args),
+    {
+      message: 'a rule matches HTTP (methods, paths) or shell (programs, options, args), not both',
+    }
+  )
+  .refine(
+    (match) =>
+      !(match.tables || match.functions) || !(match.programs || match.options || match.args),
+    {
+      message:
+        'a rule matches SQL (tables, functions) or shell (programs, options, args), not both',
     }
   )
 export type RuleMatch = z.infer<typeof RuleMatch>

@@ -16,6 +16,8 @@ export const EVENT_TYPES = [
   'admin.action',
   /** A held command's approval changed state (pending, approved, denied, expired, …). */
   'approval',
+  /** A part of a terminal recording (asciicast) was stored: its key and SHA-256. */
+  'terminal',
 ] as const
 
 export type EventType = (typeof EVENT_TYPES)[number]

@@ -43,6 +43,21 @@ export function manifestKey(prefix: string): string {
 }
 
 /**
+ * Key prefix of one terminal's asciicast v2 recording (an SSH shell or pty exec), beside
+ * the chunks: `<prefix>terminal-<n>/`. Its parts (`000000.cast`, `000001.cast`, …) are
+ * written as the terminal runs; part 0 starts with the asciicast header line, and the parts
+ * concatenated in key order are one asciicast v2 file.
+ */
+export function terminalPrefix(prefix: string, terminal: number): string {
+  return `${prefix}terminal-${terminal}/`
+}
+
+/** Key of one part of a terminal recording. */
+export function terminalPartKey(terminalPrefix: string, part: number): string {
+  return `${terminalPrefix}${part.toString().padStart(CHUNK_DIGITS, '0')}.cast`
+}
+
+/**
  * A new session id: time-ordered (UUIDv7 layout, RFC 9562 §5.7) so ids sort by start,
  * with 74 random bits so they cannot be guessed.
  */

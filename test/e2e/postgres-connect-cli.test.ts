@@ -39,14 +39,14 @@ describe('gatehouse connect', () => {
     expect((await lost).message).toBe('Connection terminated unexpectedly')
   })
 
-  it('refuses a connection that is not Postgres, before listening', async () => {
+  it('refuses a connection that is neither Postgres nor SSH, before listening', async () => {
     const result = await gatehouse(['connect', 'demo', '--port', '0'], {
       token: inject('agentToken'),
     })
     expect(result).toEqual({
       code: 1,
       stdout: '',
-      stderr: `error: connect.unsupported_kind: connect tunnels Postgres connections; demo is of kind http (call ${inject('gatewayUrl')}/proxy/demo/… instead).\n`,
+      stderr: `error: connect.unsupported_kind: connect tunnels Postgres and SSH connections; demo is of kind http (call ${inject('gatewayUrl')}/proxy/demo/… instead).\n`,
     })
   })
 

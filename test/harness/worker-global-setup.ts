@@ -10,15 +10,17 @@ import { seedPostgres } from './postgres-fixtures.ts'
 import { startPostgres } from './postgres-server.ts'
 import { startRecordingPostgres } from './recording-postgres.ts'
 import { startSlackServer } from './slack-server.ts'
+import { startSshd } from './sshd-server.ts'
 
 export default async function setup(project: TestProject) {
-  const [origin, oidc, deadPort, postgres, recording, slack] = await Promise.all([
+  const [origin, oidc, deadPort, postgres, recording, slack, sshd] = await Promise.all([
     startOriginServer(),
     startOidcProvider({ redirectUris: ['https://gatehouse.test/auth/callback'] }),
     freePort(),
     startPostgres(),
     startRecordingPostgres(),
     startSlackServer(),
+    startSshd({ logName: 'sshd-worker' }),
   ])
   project.provide('recordingPostgres', { port: recording.port, controlPort: recording.controlPort })
   seedPostgres(postgres)
@@ -28,6 +30,18 @@ export default async function setup(project: TestProject) {
   project.provide('oidcIssuer', oidc.issuer)
   project.provide('oidcPrivateJwk', JSON.stringify(oidc.privateJwk))
   project.provide('slackUrl', slack.url)
+  project.provide('sshd', {
+    host: sshd.host,
+    port: sshd.port,
+    user: sshd.user,
+    password: sshd.password,
+    clientPrivateKey: sshd.clientPrivateKey,
+    clientPublicKey: sshd.clientPublicKey,
+    hostKeys: sshd.hostKeys,
+    wrongHostKey: sshd.wrongHostKey,
+    unauthorizedPrivateKey: sshd.unauthorizedPrivateKey,
+    markerDir: sshd.markerDir,
+  })
   return async () => {
     await Promise.all([
       origin.close(),
@@ -35,6 +49,7 @@ export default async function setup(project: TestProject) {
       postgres.stop(),
       recording.close(),
       slack.close(),
+      sshd.stop(),
     ])
   }
 }

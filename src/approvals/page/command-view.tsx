@@ -1,16 +1,15 @@
 /**
  * The held command in full, so an approver decides on exactly what will be forwarded:
- * every header, the whole body text, each SQL statement with its class.
+ * every header, the whole body text, each SQL statement or shell command with its class.
  */
-import type { BodyRecord, HttpCommand, SqlCommand } from '../../pipeline/types.ts'
+import type { BodyRecord, HttpCommand, ShellCommand, SqlCommand } from '../../pipeline/types.ts'
 import type { ApprovalRecord } from '../types.ts'
 
 export function CommandView(props: { command: ApprovalRecord['command'] }) {
-  return props.command.kind === 'http' ? (
-    <HttpCommandView command={props.command} />
-  ) : (
-    <SqlCommandView command={props.command} />
-  )
+  const { command } = props
+  if (command.kind === 'http') return <HttpCommandView command={command} />
+  if (command.kind === 'shell') return <ShellCommandView command={command} />
+  return <SqlCommandView command={command} />
 }
 
 /** Request headers as recorded (secret-looking values already redacted). */
@@ -112,6 +111,72 @@ function SqlCommandView({ command }: { command: SqlCommand }) {
               <td>{statement.writes ? 'yes' : 'no'}</td>
               <td>{statement.tables.join(', ')}</td>
               <td>{statement.risks.join('; ')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  )
+}
+
+function ShellCommandView({ command }: { command: ShellCommand }) {
+  if (command.via === 'shell' && command.text === '') {
+    return (
+      <section>
+        <h2>Interactive shell</h2>
+        <p>A terminal session: the commands typed in it are recorded, not classified one by one.</p>
+      </section>
+    )
+  }
+  // One command's text is the line above; several are listed one by one.
+  const several = command.commands.length > 1
+  return (
+    <section>
+      <h2>Shell command ({command.via})</h2>
+      <pre>{command.text}</pre>
+      {command.stdin && command.stdin.bytes > 0 ? (
+        <>
+          <h2>Standard input</h2>
+          <BodyView body={command.stdin} />
+        </>
+      ) : null}
+      <h2>Commands</h2>
+      <table>
+        <thead>
+          <tr>
+            <th>#</th>
+            {several ? <th>Command</th> : null}
+            <th>Program</th>
+            <th>Class</th>
+            <th>Writes</th>
+            <th>Run through</th>
+            <th>Arguments</th>
+            <th>Risks</th>
+          </tr>
+        </thead>
+        <tbody>
+          {command.commands.map((simple, index) => (
+            <tr>
+              <td>{index + 1}</td>
+              {several ? (
+                <td>
+                  <code>{simple.text}</code>
+                </td>
+              ) : null}
+              <td>
+                <code>{simple.program}</code>
+              </td>
+              <td>{simple.class}</td>
+              <td>{simple.writes ? 'yes' : 'no'}</td>
+              <td>{simple.via.join(' → ')}</td>
+              <td>
+                {simple.args.map((arg) => (
+                  <>
+                    <code>{arg}</code>{' '}
+                  </>
+                ))}
+              </td>
+              <td>{simple.risks.join('; ')}</td>
             </tr>
           ))}
         </tbody>

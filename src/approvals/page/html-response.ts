@@ -14,9 +14,23 @@ import { PAGE_CSS } from './layout.tsx'
 import { MessagePage } from './message-page.tsx'
 
 /**
+ * What one response may load besides the page's own inline stylesheets, granted by the
+ * handler that renders it (the console's terminal player: its script, stylesheet and the
+ * recording it fetches, all from 'self'). Every other page stays without script.
+ */
+export type PageSources = { script?: string[]; style?: string[]; connect?: string[] }
+
+const grantedSources = new WeakMap<Context, PageSources>()
+
+/** Widens this response's Content-Security-Policy by `sources` (see PageSources). */
+export function grantPageSources(c: Context, sources: PageSources): void {
+  grantedSources.set(c, sources)
+}
+
+/**
  * Page security headers (no script, no framing, no referrer, no caching) on whatever the
  * routes return, redirects included, with exactly these inline stylesheets allowed by
- * their CSP3 hash-sources (computed once per isolate).
+ * their CSP3 hash-sources (computed once per isolate), plus what the handler granted.
  */
 export function securityHeaders(stylesheets: readonly string[]): MiddlewareHandler<AppEnv> {
   let styleSources: Promise<string> | undefined
@@ -28,12 +42,15 @@ export function securityHeaders(stylesheets: readonly string[]): MiddlewareHandl
         return `'sha256-${toBase64(new Uint8Array(digest))}'`
       })
     ).then((sources) => sources.join(' '))
+    const granted = grantedSources.get(c) ?? {}
     const headers = c.res.headers
     headers.set(
       'content-security-policy',
       [
         "default-src 'none'",
-        `style-src ${await styleSources}`,
+        `style-src ${[await styleSources, ...(granted.style ?? [])].join(' ')}`,
+        ...(granted.script ? [`script-src ${granted.script.join(' ')}`] : []),
+        ...(granted.connect ? [`connect-src ${granted.connect.join(' ')}`] : []),
         "form-action 'self'",
         "frame-ancestors 'none'",
         "base-uri 'none'",

@@ -5,6 +5,8 @@
 import type { sessions } from '../../db/schema.ts'
 import type { ConsoleUser } from '../access.ts'
 import type { Integrity } from '../integrity.ts'
+import { CAST_ATTRIBUTE, TERMINAL_ASSETS } from '../terminal-player-assets.ts'
+import type { TerminalRecording } from '../terminal-recording.ts'
 import type { TimelineEntry } from '../timeline.ts'
 import { bytes, count, duration, utc } from './format.ts'
 import { ConsoleLayout, Note } from './layout.tsx'
@@ -18,6 +20,8 @@ export type SessionPageProps = {
   row: typeof sessions.$inferSelect
   integrity: Integrity
   entries: TimelineEntry[]
+  /** The session's terminal recordings (SSH shells and pty execs), for the player. */
+  terminals: TerminalRecording[]
   /** Which events this page shows: `size` of them from index `first`. */
   window: { first: number; size: number }
   /** After a kill: what happened. */
@@ -82,7 +86,7 @@ export function SessionPage(props: SessionPageProps) {
       </dl>
       <IntegrityProblems integrity={props.integrity} />
       {row.status === 'open' ? <KillForm user={props.user} id={row.id} /> : null}
-      <TerminalReplay protocol={row.protocol} />
+      <TerminalReplay id={row.id} protocol={row.protocol} terminals={props.terminals} />
       <h2>Timeline</h2>
       <TimelineWindow {...props} />
     </ConsoleLayout>
@@ -202,10 +206,41 @@ function KillForm(props: { user: ConsoleUser; id: string }) {
 }
 
 /**
- * Terminal sessions (SSH) will be replayed here with an asciicast player once the SSH
- * adapter records asciicast v2 beside the transcript; other protocols have no terminal.
+ * A player per recorded terminal (asciicast v2 from R2, served by
+ * `/ui/sessions/:id/terminal/:n.cast`), with a download link; the route that renders this
+ * grants the page the player's script (terminal-player-assets.ts). Sessions without a
+ * terminal show nothing here, SSH ones say so: their exec commands are in the timeline.
  */
-function TerminalReplay(props: { protocol: string }) {
-  if (props.protocol !== 'ssh') return null
-  return <p class="note">Terminal replay is not available for this session yet.</p>
+function TerminalReplay(props: { id: string; protocol: string; terminals: TerminalRecording[] }) {
+  if (props.terminals.length === 0) {
+    return props.protocol === 'ssh' ? (
+      <p class="note">No terminal was recorded in this session; its commands are below.</p>
+    ) : null
+  }
+  return (
+    <section>
+      <h2>Terminal replay</h2>
+      <link rel="stylesheet" href={TERMINAL_ASSETS.playerStylesheet} />
+      {props.terminals.map((recording) => {
+        const cast = `/ui/sessions/${props.id}/terminal/${recording.terminal}.cast`
+        return (
+          <figure class="terminal">
+            <div {...{ [CAST_ATTRIBUTE]: cast }} />
+            <figcaption>
+              <code>terminal-{recording.terminal}</code>: {bytes(recording.bytes)} of asciicast v2 (
+              <a href={`${cast}?download=1`} download>
+                download
+              </a>
+              )
+              {recording.omittedParts > 0
+                ? `; ${count(recording.omittedParts, 'later part')} not shown (past a gap or the size limit)`
+                : ''}
+            </figcaption>
+          </figure>
+        )
+      })}
+      <script src={TERMINAL_ASSETS.playerScript} />
+      <script src={TERMINAL_ASSETS.startScript} />
+    </section>
+  )
 }

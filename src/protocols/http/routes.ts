@@ -1,23 +1,17 @@
 /**
- * `ANY /proxy/:connection/*`: the HTTP protocol adapter. It turns a request into an
- * HttpCommand, hands it to the shared pipeline, and puts the pipeline's answer (or
- * refusal) back on the wire as HTTP.
+ * `ANY /proxy/:connection/*`: the HTTP protocol adapter. It opens a session for the
+ * connection named in the path, hands the request to the shared pipeline
+ * (proxy-request.ts), and puts the pipeline's answer (or refusal) back on the wire as HTTP.
  */
 import { Hono } from 'hono'
 import { type AppEnv, clientOf } from '../../app-env.ts'
-import { HttpTarget } from '../../connections/connection.ts'
-import { GatehouseError, jsonErrorResponse, toGatehouseError } from '../../errors.ts'
+import { jsonErrorResponse, toGatehouseError } from '../../errors.ts'
 import type { Gateway } from '../../pipeline/gateway.ts'
 import { openSession } from '../../pipeline/session.ts'
-import type { BodyRecord, HttpCommand } from '../../pipeline/types.ts'
 import { CONNECTION_NAME } from '../../policy/document.ts'
-import { canonicalizePath } from './canonical-path.ts'
-import { forwardHttp } from './forward.ts'
-import { headersForTranscript, SESSION_HEADER } from './headers.ts'
+import { SESSION_HEADER } from './headers.ts'
 import { approvalHeaders, httpHoldOptions } from './hold.ts'
-import { type PreparedBody, prepareRequestBody } from './request-body.ts'
-
-const PROXY_PREFIX = '/proxy/'
+import { PROXY_PREFIX, proxyThroughSession } from './proxy-request.ts'
 
 export const httpProxyRoutes = new Hono<AppEnv>()
 
@@ -38,50 +32,12 @@ async function proxyRequest(request: Request, gateway: Gateway): Promise<Respons
     client: clientOf(request),
   })
   try {
-    const target = HttpTarget.parse(session.connection.target)
-    let command: HttpCommand
-    let body: PreparedBody
-    let path: ReturnType<typeof canonicalizePath>
-    try {
-      path = canonicalizePath(`/${rest.join('/')}`)
-      if ((request.method === 'GET' || request.method === 'HEAD') && hasBody(request)) {
-        throw new GatehouseError(
-          'request.invalid',
-          `${request.method} requests cannot carry a body.`
-        )
-      }
-      body = await prepareRequestBody(request, {
-        maxBodyBytes: target.maxBodyBytes ?? gateway.config.limits.maxBodyBytes,
-        inlineBodyBytes: gateway.config.limits.inlineBodyBytes,
-      })
-      command = {
-        kind: 'http',
-        method: request.method,
-        path: path.decoded,
-        query: url.search.slice(1),
-        headers: headersForTranscript(request.headers),
-        body: bodyRecord(body),
-      }
-    } catch (error) {
-      const refusal = toGatehouseError(error)
-      session.recordRefusal(refusal)
-      throw refusal
-    }
-    return await session.run(
-      command,
-      (context) =>
-        forwardHttp(context, {
-          target,
-          method: request.method,
-          path,
-          query: command.query,
-          headers: request.headers,
-          body,
-          gatewayBase: `${gateway.config.publicUrl ?? url.origin}${PROXY_PREFIX}${connectionName}`,
-          defaultTimeoutMs: gateway.config.limits.originTimeoutMs,
-        }),
-      httpHoldOptions(request, gateway.config)
-    )
+    return await proxyThroughSession(session, gateway, {
+      request,
+      rawPath: `/${rest.join('/')}`,
+      query: url.search.slice(1),
+      hold: httpHoldOptions(request, gateway.config),
+    })
   } catch (error) {
     const refusal = toGatehouseError(error)
     return jsonErrorResponse(refusal, {
@@ -91,22 +47,6 @@ async function proxyRequest(request: Request, gateway: Gateway): Promise<Respons
   } finally {
     gateway.waitUntil(session.close())
   }
-}
-
-function bodyRecord(body: PreparedBody): BodyRecord | null {
-  switch (body.kind) {
-    case 'none':
-      return null
-    case 'buffered':
-      return body.record
-    case 'streamed':
-      return { bytes: body.length, streamed: true }
-  }
-}
-
-function hasBody(request: Request): boolean {
-  const length = request.headers.get('content-length')
-  return length !== null ? length !== '0' : request.headers.has('transfer-encoding')
 }
 
 function decodeURIComponentSafe(value: string): string {

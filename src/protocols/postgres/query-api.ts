@@ -2,7 +2,8 @@
  * `POST /v1/connections/:name/query`: SQL as JSON for agents without a Postgres driver.
  * One statement per request, parameters sent separately through the extended protocol
  * (never spliced into the text), the same pipeline as the tunnel (classify, decide, write
- * ahead, forward), rows returned as JSON up to `maxRows`.
+ * ahead, forward), rows returned as JSON up to `maxRows`. `runQuery` is that path on an
+ * open session, shared with the MCP `query` tool.
  */
 import { Hono } from 'hono'
 import { z } from 'zod'
@@ -12,7 +13,8 @@ import { PostgresCredential, PostgresTarget } from '../../connections/connection
 import { concatBytes, utf8 } from '../../encoding.ts'
 import { GatehouseError, jsonErrorResponse, toGatehouseError } from '../../errors.ts'
 import { type TextMasker, tallyReport } from '../../masking/types.ts'
-import { openSession } from '../../pipeline/session.ts'
+import type { HoldOptions } from '../../pipeline/pause.ts'
+import { type GatewaySession, openSession } from '../../pipeline/session.ts'
 import type { Outcome, SqlCommand } from '../../pipeline/types.ts'
 import { classifySql, MAX_SQL_CHARS } from '../../policy/sql/index.ts'
 import { SESSION_HEADER } from '../http/headers.ts'
@@ -60,6 +62,8 @@ export type QueryResponse = {
   masked?: { columns: string[]; by: { by: string; count: number }[] }
 }
 
+export type QueryInput = z.infer<typeof QueryRequest>
+
 export const queryRoutes = new Hono<AppEnv>()
 
 queryRoutes.post('/:name/query', async (c) => {
@@ -72,72 +76,15 @@ queryRoutes.post('/:name/query', async (c) => {
     client: clientOf(c.req.raw),
   })
   try {
-    let input: z.infer<typeof QueryRequest>
-    let command: SqlCommand
+    let input: QueryInput
     try {
       input = await readJson(c.req.raw, QueryRequest)
-      const params = input.params.map(paramText)
-      const classification = await classifySql(input.sql)
-      if (classification.ok && classification.statements.length !== 1) {
-        throw new GatehouseError('request.invalid', 'Send one SQL statement per request.')
-      }
-      command = {
-        kind: 'sql',
-        text: input.sql,
-        statements: classification.statements,
-        params,
-        via: 'api',
-      }
     } catch (error) {
       const refusal = toGatehouseError(error)
       session.recordRefusal(refusal)
       throw refusal
     }
-    const target = PostgresTarget.parse(session.connection.target)
-    const openOrigin = async () =>
-      openOriginSession(target, PostgresCredential.parse(await session.loginCredential()), {
-        application_name: 'gatehouse-sql-api',
-      })
-    const profile = session.masking
-    const masking = profile.active
-      ? new PostgresMasking(
-          profile,
-          profile.columns.length
-            ? await cachedMaskingCatalog(session, profile.columns, openOrigin)
-            : null
-        )
-      : undefined
-    const result = await session.run(
-      command,
-      async () => {
-        const origin = await openOrigin()
-        try {
-          const response = await runStatement(
-            origin,
-            input.sql,
-            command.params ?? [],
-            input.maxRows,
-            masking?.resultMasker(command),
-            profile.text
-          )
-          const settled: Outcome = {
-            status: 'ok',
-            summary: {
-              tags: [response.command],
-              rows: response.rowCount,
-              columns: response.columns.map((column) => column.name),
-              truncated: response.truncated,
-              ...(response.masked ? { masked: response.masked.by } : {}),
-            },
-          }
-          return { result: response, settled: Promise.resolve(settled) }
-        } finally {
-          await origin.close()
-        }
-      },
-      httpHoldOptions(c.req.raw, gateway.config),
-      masking?.vet
-    )
+    const result = await runQuery(session, input, httpHoldOptions(c.req.raw, gateway.config))
     return c.json({ ...result, sessionId: session.id }, 200, { [SESSION_HEADER]: session.id })
   } catch (error) {
     const refusal = toGatehouseError(error)
@@ -149,6 +96,82 @@ queryRoutes.post('/:name/query', async (c) => {
     gateway.waitUntil(session.close())
   }
 })
+
+/**
+ * One statement through an open session: classify, then decide → write ahead → hold →
+ * run → mask, exactly as the JSON API does. Shared by the route and the MCP `query` tool;
+ * refusals are recorded and thrown as GatehouseErrors.
+ */
+export async function runQuery(
+  session: GatewaySession,
+  input: QueryInput,
+  hold: HoldOptions
+): Promise<QueryResponse> {
+  let command: SqlCommand
+  try {
+    const params = input.params.map(paramText)
+    const classification = await classifySql(input.sql)
+    if (classification.ok && classification.statements.length !== 1) {
+      throw new GatehouseError('request.invalid', 'Send one SQL statement per request.')
+    }
+    command = {
+      kind: 'sql',
+      text: input.sql,
+      statements: classification.statements,
+      params,
+      via: 'api',
+    }
+  } catch (error) {
+    const refusal = toGatehouseError(error)
+    session.recordRefusal(refusal)
+    throw refusal
+  }
+  const target = PostgresTarget.parse(session.connection.target)
+  const openOrigin = async () =>
+    openOriginSession(target, PostgresCredential.parse(await session.loginCredential()), {
+      application_name: 'gatehouse-sql-api',
+    })
+  const profile = session.masking
+  const masking = profile.active
+    ? new PostgresMasking(
+        profile,
+        profile.columns.length
+          ? await cachedMaskingCatalog(session, profile.columns, openOrigin)
+          : null
+      )
+    : undefined
+  return session.run(
+    command,
+    async () => {
+      const origin = await openOrigin()
+      try {
+        const response = await runStatement(
+          origin,
+          input.sql,
+          command.params ?? [],
+          input.maxRows,
+          masking?.resultMasker(command),
+          profile.text
+        )
+        const settled: Outcome = {
+          status: 'ok',
+          summary: {
+            tags: [response.command],
+            rows: response.rowCount,
+            columns: response.columns.map((column) => column.name),
+            truncated: response.truncated,
+            ...(response.masked ? { masked: response.masked.by } : {}),
+          },
+        }
+        return { result: response, settled: Promise.resolve(settled) }
+      } finally {
+        await origin.close()
+      }
+    },
+    hold,
+    masking?.vet
+  )
+}
 
 function paramText(value: unknown): string | null {
   if (value === null) return null

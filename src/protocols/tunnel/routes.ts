@@ -8,6 +8,8 @@ import { type AppEnv, clientOf } from '../../app-env.ts'
 import { GatehouseError } from '../../errors.ts'
 import { openSession } from '../../pipeline/session.ts'
 import { runPostgresTunnel } from '../postgres/tunnel.ts'
+import { gatewayHostKey } from '../ssh/keys/gateway-host-key.ts'
+import { runSshTunnel } from '../ssh/tunnel/ssh-tunnel.ts'
 import { websocketDuplex } from './websocket-duplex.ts'
 
 export const tunnelRoutes = new Hono<AppEnv>()
@@ -23,13 +25,19 @@ tunnelRoutes.get('/:name/tunnel', async (c) => {
   const session = await openSession(gateway, {
     authorization: c.req.header('authorization'),
     connectionName: c.req.param('name'),
-    protocol: 'postgres',
-    kinds: ['postgres'],
+    protocol: 'tunnel',
+    protocolByKind: { postgres: 'postgres', ssh: 'ssh' },
+    kinds: ['postgres', 'ssh'],
     client: clientOf(c.req.raw),
   })
   const [clientSocket, serverSocket] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket]
+  const duplex = websocketDuplex(serverSocket)
+  const run =
+    session.connection.kind === 'ssh'
+      ? gatewayHostKey(gateway.config).then((hostKey) => runSshTunnel(session, duplex, hostKey))
+      : runPostgresTunnel(session, duplex)
   gateway.waitUntil(
-    runPostgresTunnel(session, websocketDuplex(serverSocket))
+    run
       .catch((error: unknown) => ({ bytesUp: 0, bytesDown: 0, ended: `failed: ${String(error)}` }))
       .then((summary) => session.close(summary))
   )

@@ -1,0 +1,38 @@
+/** SSH message numbers (RFC 4250 §4.1, RFC 8308, RFC 5656). */
+export const Msg = {
+  DISCONNECT: 1,
+  IGNORE: 2,
+  UNIMPLEMENTED: 3,
+  DEBUG: 4,
+  SERVICE_REQUEST: 5,
+  SERVICE_ACCEPT: 6,
+  EXT_INFO: 7,
+  KEXINIT: 20,
+  NEWKEYS: 21,
+  KEX_ECDH_INIT: 30,
+  KEX_ECDH_REPLY: 31,
+  USERAUTH_REQUEST: 50,
+  USERAUTH_FAILURE: 51,
+  USERAUTH_SUCCESS: 52,
+  USERAUTH_BANNER: 53,
+  USERAUTH_PK_OK: 60,
+  GLOBAL_REQUEST: 80,
+  REQUEST_SUCCESS: 81,
+  REQUEST_FAILURE: 82,
+  CHANNEL_OPEN: 90,
+  CHANNEL_OPEN_CONFIRMATION: 91,
+  CHANNEL_OPEN_FAILURE: 92,
+  CHANNEL_WINDOW_ADJUST: 93,
+  CHANNEL_DATA: 94,
+  CHANNEL_EXTENDED_DATA: 95,
+  CHANNEL_EOF: 96,
+  CHANNEL_CLOSE: 97,
+  CHANNEL_REQUEST: 98,
+  CHANNEL_SUCCESS: 99,
+  CHANNEL_FAILURE: 100,
+} as const
+
+/** Messages of the transport layer itself (1-49): the key exchange may interleave only these. */
+export function isTransportMessage(type: number): boolean {
+  return type >= 1 && type <= 49
+}

@@ -1,0 +1,178 @@
+/**
+ * The real OpenSSH client through `gatehouse connect`: commands, a refusal, an
+ * interactive session on a remote pty, the gateway's host key pinned in known_hosts, and
+ * file transfer refused. The sshd is the private one of the e2e setup (`box`).
+ */
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { eventually } from './support/gateway.ts'
+import { startTunnel, type Tunnel } from './support/postgres.ts'
+import { SSH_CONNECTION } from './support/ssh-connections.ts'
+
+let tunnel: Tunnel
+let knownHosts: string
+
+type Run = { code: number | null; stdout: string; stderr: string }
+
+/** Runs the system `ssh` against the tunnel, pinning the gateway's published host key. */
+function ssh(args: string[], input?: string, binary = 'ssh'): Promise<Run> {
+  const portFlag = binary === 'ssh' ? '-p' : '-P'
+  const child = spawn(
+    binary,
+    [
+      portFlag,
+      `${tunnel.port}`,
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'LogLevel=ERROR',
+      ...args,
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] }
+  )
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8')
+  })
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8')
+  })
+  if (input !== undefined) child.stdin.end(input)
+  else child.stdin.end()
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+/** `keyExchanges` of the latest closed SSH sessions on `box`, from their transcripts. */
+async function recentKeyExchangeCounts(): Promise<number[]> {
+  const admin = (path: string) =>
+    fetch(`${inject('gatewayUrl')}${path}`, {
+      headers: { authorization: `Bearer ${inject('adminToken')}` },
+    })
+  const listed = (await (
+    await admin(`/v1/admin/sessions?protocol=ssh&connection=${SSH_CONNECTION}&limit=5`)
+  ).json()) as { sessions: { id: string; status: string }[] }
+  const counts: number[] = []
+  for (const session of listed.sessions.filter((row) => row.status === 'closed')) {
+    const text = await (await admin(`/v1/admin/sessions/${session.id}/transcript`)).text()
+    const end = text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { type: string; data: { keyExchanges?: number } })
+      .find((event) => event.type === 'session.end')
+    if (end?.data.keyExchanges !== undefined) counts.push(end.data.keyExchanges)
+  }
+  return counts
+}
+
+beforeAll(async () => {
+  tunnel = await startTunnel(SSH_CONNECTION, inject('sshAgentToken'))
+  const published = (await (
+    await fetch(`${inject('gatewayUrl')}/.well-known/gatehouse/ssh-host-key`)
+  ).json()) as { key: string }
+  knownHosts = join(mkdtempSync(join(tmpdir(), 'gatehouse-known-')), 'known_hosts')
+  writeFileSync(knownHosts, `[127.0.0.1]:${tunnel.port} ${published.key}\n`)
+})
+
+afterAll(async () => {
+  await tunnel?.stop()
+})
+
+describe('OpenSSH through gatehouse connect', () => {
+  it('runs a command on the host and returns its output and exit status', async () => {
+    const result = await ssh([
+      'agent@127.0.0.1',
+      'echo hello from $(whoami); echo oops >&2; exit 3',
+    ])
+    expect(result).toEqual({
+      code: 3,
+      stdout: `hello from ${inject('sshd').user}\n`,
+      stderr: 'oops\n',
+    })
+  })
+
+  it('refuses a blocked command: exit 126, the reason on stderr, nothing run', async () => {
+    const marker = join(inject('sshd').markerDir, `e2e-blocked-${Date.now()}`)
+    const result = await ssh(['agent@127.0.0.1', `touch ${marker}; rm -rf /`])
+    expect(result.code).toBe(126)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toBe(
+      'gatehouse: policy.blocked: Command 2 of 2: Agents may not delete the root file system.\r\n'
+    )
+    expect(existsSync(marker)).toBe(false)
+  })
+
+  it('carries data both ways across key re-exchanges the client starts', async () => {
+    // RekeyLimit=1M makes OpenSSH re-key the gateway every megabyte of traffic.
+    const payload = 'x'.repeat(4 * 1024 * 1024)
+    const result = await ssh(
+      ['-o', 'RekeyLimit=1M', 'agent@127.0.0.1', 'wc -c; head -c 3000000 /dev/zero | wc -c >&2'],
+      payload
+    )
+    expect(result).toEqual({ code: 0, stdout: `${payload.length}\n`, stderr: '3000000\n' })
+    // The gateway's record of the session counts the exchanges it went through.
+    const exchanges = await eventually(async () => {
+      const counts = await recentKeyExchangeCounts()
+      const most = Math.max(0, ...counts)
+      if (most < 3) throw new Error(`key exchanges seen: ${counts.join(', ')}`)
+      return most
+    })
+    expect(exchanges).toBeGreaterThanOrEqual(3)
+  })
+
+  it('drives an interactive shell on a remote pty', async () => {
+    const result = await ssh(
+      ['-tt', 'agent@127.0.0.1'],
+      'echo interactive-$((6*7))\nstty size\nexit 4\n'
+    )
+    expect(result.stdout).toContain('interactive-42')
+    expect(result.code).toBe(4)
+  })
+
+  it('refuses a host key other than the gateway one', async () => {
+    const wrong = join(mkdtempSync(join(tmpdir(), 'gatehouse-known-')), 'known_hosts')
+    writeFileSync(wrong, `[127.0.0.1]:${tunnel.port} ${inject('sshd').wrongHostKey}\n`)
+    const child = await new Promise<Run>((resolve) => {
+      const process = spawn('ssh', [
+        '-p',
+        `${tunnel.port}`,
+        '-o',
+        `UserKnownHostsFile=${wrong}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        'agent@127.0.0.1',
+        'true',
+      ])
+      let stderr = ''
+      process.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8')
+      })
+      process.on('close', (code) => resolve({ code, stdout: '', stderr }))
+    })
+    expect(child.code).toBe(255)
+    expect(child.stderr).toMatch(
+      /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/
+    )
+  })
+
+  it('refuses sftp: file transfer would bypass the command policy', async () => {
+    const result = await ssh(['-b', '-', 'agent@127.0.0.1'], 'ls\n', 'sftp')
+    expect(result.code).not.toBe(0)
+    expect(result.stderr).toContain('subsystem is not available through Gatehouse')
+  })
+})
