@@ -1,12 +1,18 @@
 /**
  * SSH through the gateway against the same sshd directly, in one run: the exec API's round
  * trip (`true`) beside `ssh host true` (a fresh login each time on both sides), and how
- * fast 100 MB of output streams back (NDJSON) beside plain ssh. The sshd is the tests'
- * private one (test/harness/sshd-server.ts); without root it cannot start, and the section
- * is skipped with the reason.
+ * fast 100 MB of output comes back, through the exec API (NDJSON) and through the tunnel
+ * with the real ssh client, beside plain ssh. The sshd is the tests' private one
+ * (test/harness/sshd-server.ts); without root it cannot start, and the section is skipped
+ * with the reason.
  */
 import { spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { GatewayError } from '../cli/client.ts'
+import { CLI_PATH, withoutGatehouseEnv } from '../test/harness/dev-stack.ts'
+import { freePort } from '../test/harness/free-port.ts'
 import { type SshdServer, startSshd } from '../test/harness/sshd-server.ts'
 import type { BenchGateway } from './bench-gateway.ts'
 import { summarize } from './stats.ts'
@@ -42,6 +48,9 @@ export type SshThroughput = {
   /** NDJSON bytes the gateway sent for the payload (JSON escaping included). */
   gatewayWireBytes: number
   ratio: number
+  /** The real ssh client through `gatehouse connect` (raw channel bytes, no JSON). */
+  tunnelMBps: number
+  tunnelRatio: number
 }
 
 export type SshBenchResult =
@@ -100,24 +109,38 @@ export async function benchSsh(
     )
 
     const throughput: SshThroughput[] = []
-    for (const command of Object.values(PAYLOADS)) {
-      const directRun = await directStream(sshd, command)
-      const gatewayRun = await execStream(gateway.url, token, command)
-      if (directRun.bytes !== PAYLOAD_BYTES || gatewayRun.bytes !== PAYLOAD_BYTES) {
-        throw new Error(
-          `${command}: expected ${PAYLOAD_BYTES} bytes, got ${directRun.bytes} direct and ${gatewayRun.bytes} through the gateway`
+    const tunnel = await openTunnel(gateway.url, token)
+    try {
+      for (const command of Object.values(PAYLOADS)) {
+        const directRun = await directStream(sshd, command)
+        const gatewayRun = await execStream(gateway.url, token, command)
+        const tunnelRun = await tunnel.stream(command)
+        if (
+          directRun.bytes !== PAYLOAD_BYTES ||
+          gatewayRun.bytes !== PAYLOAD_BYTES ||
+          tunnelRun.bytes !== PAYLOAD_BYTES
+        ) {
+          throw new Error(
+            `${command}: expected ${PAYLOAD_BYTES} bytes, got ${directRun.bytes} direct, ${gatewayRun.bytes} through the exec API and ${tunnelRun.bytes} through the tunnel`
+          )
+        }
+        const run = {
+          command,
+          bytes: PAYLOAD_BYTES,
+          directMBps: mbPerSecond(PAYLOAD_BYTES, directRun.millis),
+          gatewayMBps: mbPerSecond(PAYLOAD_BYTES, gatewayRun.millis),
+          gatewayWireBytes: gatewayRun.wireBytes,
+          ratio: round(directRun.millis / gatewayRun.millis),
+          tunnelMBps: mbPerSecond(PAYLOAD_BYTES, tunnelRun.millis),
+          tunnelRatio: round(directRun.millis / tunnelRun.millis),
+        }
+        log(
+          `ssh ${command}: direct ${run.directMBps} MB/s, exec API ${run.gatewayMBps} MB/s, tunnel ${run.tunnelMBps} MB/s`
         )
+        throughput.push(run)
       }
-      const run = {
-        command,
-        bytes: PAYLOAD_BYTES,
-        directMBps: mbPerSecond(PAYLOAD_BYTES, directRun.millis),
-        gatewayMBps: mbPerSecond(PAYLOAD_BYTES, gatewayRun.millis),
-        gatewayWireBytes: gatewayRun.wireBytes,
-        ratio: round(directRun.millis / gatewayRun.millis),
-      }
-      log(`ssh ${command}: direct ${run.directMBps} MB/s, gateway ${run.gatewayMBps} MB/s`)
-      throughput.push(run)
+    } finally {
+      tunnel.stop()
     }
 
     return {
@@ -250,9 +273,18 @@ function directStream(
   sshd: SshdServer,
   command: string
 ): Promise<{ bytes: number; millis: number }> {
+  return countStdout('ssh', sshd.sshArgs(command), `direct ssh ${command}`)
+}
+
+/** Runs a client, counting its stdout bytes as they arrive, and the time it took. */
+function countStdout(
+  binary: string,
+  args: string[],
+  what: string
+): Promise<{ bytes: number; millis: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now()
-    const child = spawn('ssh', sshd.sshArgs(command), { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     let bytes = 0
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => {
@@ -265,10 +297,56 @@ function directStream(
     child.once('error', reject)
     child.once('close', (code) => {
       clearTimeout(timer)
-      if (code !== 0) reject(new Error(`direct ssh ${command} exited ${code}: ${stderr}`))
+      if (code !== 0) reject(new Error(`${what} exited ${code}: ${stderr}`))
       else resolve({ bytes, millis: performance.now() - started })
     })
   })
+}
+
+/**
+ * `gatehouse connect` for the bench connection, and the real ssh client through it with
+ * the gateway's published host key pinned: what an agent's OpenSSH sees.
+ */
+async function openTunnel(url: string, token: string) {
+  const port = await freePort()
+  const env = withoutGatehouseEnv()
+  env.GATEHOUSE_URL = url
+  env.GATEHOUSE_TOKEN = token
+  const child = spawn(process.execPath, [CLI_PATH, 'connect', CONNECTION, '--port', `${port}`], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  await new Promise<void>((resolve, reject) => {
+    let printed = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      printed += chunk.toString('utf8')
+      if (printed.includes('listening on')) resolve()
+    })
+    child.once('exit', (code) => reject(new Error(`gatehouse connect exited ${code}: ${printed}`)))
+  })
+  const published = (await (await fetch(`${url}/.well-known/gatehouse/ssh-host-key`)).json()) as {
+    key: string
+  }
+  const knownHosts = join(mkdtempSync(join(tmpdir(), 'gatehouse-bench-')), 'known_hosts')
+  writeFileSync(knownHosts, `[127.0.0.1]:${port} ${published.key}\n`)
+  const args = (command: string) => [
+    '-p',
+    `${port}`,
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'LogLevel=ERROR',
+    'agent@127.0.0.1',
+    command,
+  ]
+  return {
+    stream: (command: string) => countStdout('ssh', args(command), `tunnel ssh ${command}`),
+    stop: () => child.kill('SIGINT'),
+  }
 }
 
 /** Wall-clock milliseconds of `samples` sequential calls after `warmup` untimed ones. */

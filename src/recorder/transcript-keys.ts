@@ -49,8 +49,11 @@ export function manifestKey(prefix: string): string {
  * concatenated in key order are one asciicast v2 file.
  */
 export function terminalPrefix(prefix: string, terminal: number): string {
-  return `${prefix}terminal-${terminal}/`
+  return `${prefix}${TERMINAL_PREFIX}${terminal}/`
 }
+
+/** What every terminal recording's key starts with, after the session's prefix. */
+export const TERMINAL_PREFIX = 'terminal-'
 
 /** Key of one part of a terminal recording. */
 export function terminalPartKey(terminalPrefix: string, part: number): string {

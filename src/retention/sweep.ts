@@ -10,7 +10,12 @@ import { and, asc, eq, inArray, isNotNull, lt, ne, or } from 'drizzle-orm'
 import type { AuditCursor } from '../audit-export/cursor.ts'
 import type { Database } from '../db/client.ts'
 import { approvals, sessions } from '../db/schema.ts'
-import { approvalLogPrefix, chunkKey, manifestKey } from '../recorder/transcript-keys.ts'
+import {
+  approvalLogPrefix,
+  chunkKey,
+  manifestKey,
+  TERMINAL_PREFIX,
+} from '../recorder/transcript-keys.ts'
 import { deleteOwnedObjects, type OwnedKeys } from './object-deletes.ts'
 
 export const DAY_MS = 86_400_000
@@ -65,10 +70,15 @@ export async function runRetention(
   report.cutoff = new Date(cutoff).toISOString()
 
   const expired = await expiredSessions(store.db, cutoff, options.keepFrom, perRun.sessions)
-  const sessionKeys: OwnedKeys[] = expired.map((row) => ({
-    owner: row.id,
-    keys: sessionObjectKeys(row.transcriptPrefix, row.chunks),
-  }))
+  const sessionKeys: OwnedKeys[] = []
+  for (const row of expired) {
+    const keys = sessionObjectKeys(row.transcriptPrefix, row.chunks)
+    // Terminal recordings have no count in the row: listed, for SSH sessions only.
+    if (row.protocol === 'ssh') {
+      keys.push(...(await listKeys(store.bucket, `${row.transcriptPrefix}${TERMINAL_PREFIX}`)))
+    }
+    sessionKeys.push({ owner: row.id, keys })
+  }
   const sessionResult = await deleteOwnedObjects(store.bucket, sessionKeys)
   await deleteRows(store.db, sessionResult.deleted, (ids) =>
     store.db.delete(sessions).where(and(inArray(sessions.id, ids), eq(sessions.status, 'closed')))
@@ -109,6 +119,7 @@ function expiredSessions(
       id: sessions.id,
       transcriptPrefix: sessions.transcriptPrefix,
       chunks: sessions.chunks,
+      protocol: sessions.protocol,
     })
     .from(sessions)
     .where(

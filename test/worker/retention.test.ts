@@ -71,6 +71,18 @@ describe('retention of sessions', () => {
     })
   })
 
+  it("removes an SSH session's terminal recordings with its transcript", async () => {
+    retentionLog()
+    const now = Date.now()
+    const old = await recordSessionAt(now - 100 * DAY_MS, { protocol: 'ssh' })
+    expect(await keysUnder(`${old.prefix}terminal-0/`)).toEqual([
+      `${old.prefix}terminal-0/000000.cast`,
+    ])
+    await runScheduled(now, { RETENTION_DAYS: '90' })
+    expect(await keysUnder(old.prefix)).toEqual([])
+    expect(await sessionRow(old.id)).toBeUndefined()
+  })
+
   it('keeps everything when RETENTION_DAYS is 0', async () => {
     retentionLog()
     const now = Date.now()

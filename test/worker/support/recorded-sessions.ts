@@ -7,6 +7,8 @@ import { loadConfig } from '../../../src/config.ts'
 import { openDatabase } from '../../../src/db/client.ts'
 import type { Caller } from '../../../src/pipeline/types.ts'
 import { SessionRecorder } from '../../../src/recorder/session-recorder.ts'
+import { TerminalRecorder } from '../../../src/recorder/terminal-recorder.ts'
+import { terminalPrefix } from '../../../src/recorder/transcript-keys.ts'
 
 export const DAY_MS = 86_400_000
 
@@ -33,6 +35,8 @@ export async function recordSessionAt(
     connection?: string
     /** Recorded as each command's inline body text. */
     body?: string
+    /** `ssh`: also records a terminal (asciicast) with one part. */
+    protocol?: 'http' | 'ssh'
   } = {}
 ): Promise<RecordedSession> {
   let clock = startedAt
@@ -44,7 +48,7 @@ export async function recordSessionAt(
       config: loadConfig(env),
     },
     {
-      protocol: 'http',
+      protocol: options.protocol ?? 'http',
       connectionName: options.connection ?? 'recorded-api',
       caller: RECORDED_CALLER,
       client: {},
@@ -65,6 +69,23 @@ export async function recordSessionAt(
     })
     recorder.recordOutcome(seq, { status: 'ok', summary: { status: 200 } })
     await recorder.flush()
+  }
+  if (options.protocol === 'ssh') {
+    const terminal = new TerminalRecorder(
+      {
+        bucket: env.SESSIONS,
+        now: () => clock,
+        recordPart: (part) => recorder.append('terminal', { terminal: 0, ...part }),
+        onFailure: (error) => {
+          throw error
+        },
+      },
+      terminalPrefix(recorder.prefix, 0),
+      { active: false, mask: (text) => text },
+      { width: 80, height: 24, timestamp: Math.floor(clock / 1000) }
+    )
+    terminal.output(new TextEncoder().encode('$ ls\r\n'))
+    await terminal.close()
   }
   clock += options.durationMs ?? 1_000
   if (!options.open) await recorder.close({ reason: 'done' })
