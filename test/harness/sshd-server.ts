@@ -84,7 +84,13 @@ export function ensureSshdInstalled(): void {
 }
 
 /** Starts a private sshd; `logName` names its log under test/.artifacts (one per concurrent server). */
-export async function startSshd(options: { logName?: string } = {}): Promise<SshdServer> {
+export async function startSshd(
+  options: {
+    logName?: string
+    /** sshd's RekeyLimit (e.g. `4M`): the server then starts key re-exchanges that often. */
+    rekeyLimit?: string
+  } = {}
+): Promise<SshdServer> {
   if (process.getuid?.() !== 0) {
     throw new Error(
       'The test sshd needs root: sshd can only log in another user when it runs as root (CI runs as root).'
@@ -149,6 +155,7 @@ export async function startSshd(options: { logName?: string } = {}): Promise<Ssh
       'MaxStartups 200',
       'Subsystem sftp internal-sftp',
       'LogLevel VERBOSE',
+      ...(options.rekeyLimit ? [`RekeyLimit ${options.rekeyLimit}`] : []),
       '',
     ].join('\n')
   )

@@ -20,7 +20,9 @@ export default async function setup(project: TestProject) {
     startPostgres(),
     startRecordingPostgres(),
     startSlackServer(),
-    startSshd({ logName: 'sshd-worker' }),
+    // Re-keying every 4 MiB: the long outputs in the SSH tests cross several re-exchanges
+    // the origin starts, so the gateway's client side is tested on them.
+    startSshd({ logName: 'sshd-worker', rekeyLimit: '4M' }),
   ])
   project.provide('recordingPostgres', { port: recording.port, controlPort: recording.controlPort })
   seedPostgres(postgres)

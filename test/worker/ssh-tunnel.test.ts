@@ -241,7 +241,10 @@ describe('SSH through the tunnel', () => {
       )
     ).rejects.toBeInstanceOf(ChannelRefused)
     const channel = await ssh.connection.openSession()
-    expect(await channel.request('subsystem', true, (w) => w.text('sftp'))).toBe(false)
+    expect(await channel.request('subsystem', true, (w) => w.text('sftp'))).toBe(true)
+    const stderr = await new Response(channel.extended).text()
+    expect(stderr).toContain('the sftp subsystem is not available through Gatehouse')
+    expect((await channel.exit).status).toBe(126)
     await ssh.connection.close()
   })
 

@@ -111,10 +111,14 @@ class ChannelBridge {
       }
       case 'subsystem': {
         const name = body.text().slice(0, 64)
-        await this.#tell(
+        this.#session.recordRefusal(
+          new GatehouseError('policy.blocked', `The ${name} subsystem was refused.`)
+        )
+        // Taken, then ended with the reason: a refused request would make ssh exit before
+        // printing what it was told on stderr.
+        return this.#refuse(
           `gatehouse: the ${name} subsystem is not available through Gatehouse: file transfer would bypass the command policy.`
         )
-        return false
       }
       default:
         // x11-req, auth-agent-req@openssh.com, keepalive@openssh.com, …
@@ -150,10 +154,19 @@ class ChannelBridge {
       )
     } catch (error) {
       const refusal = toGatehouseError(error)
-      await this.#tell(`gatehouse: ${refusal.code}: ${refusal.message}`)
-      // Answered first (the request was taken), then the refusal ends the channel.
-      void client.repliesSent().then(() => this.#finish({ status: REFUSED_EXIT_STATUS }))
+      return this.#refuse(`gatehouse: ${refusal.code}: ${refusal.message}`)
     }
+    return true
+  }
+
+  /**
+   * Takes the request, says why on stderr, and ends the channel with REFUSED_EXIT_STATUS
+   * once the request is answered: clients print stderr and exit with the status.
+   */
+  async #refuse(message: string): Promise<boolean> {
+    this.#started = true
+    await this.#tell(message)
+    void this.#client.repliesSent().then(() => this.#finish({ status: REFUSED_EXIT_STATUS }))
     return true
   }
 
