@@ -5,7 +5,7 @@
  * file). Streaming keeps the Worker's memory flat; a size bound keeps a browser from being
  * handed a recording it cannot hold.
  */
-import { terminalPrefix } from '../recorder/transcript-keys.ts'
+import { TERMINAL_PREFIX, terminalPrefix } from '../recorder/transcript-keys.ts'
 
 /** Most the player is served of one terminal; a longer one is cut at a part boundary. */
 export const MAX_TERMINAL_CAST_BYTES = 64 * 1024 * 1024
@@ -14,7 +14,7 @@ const READ_AHEAD_PARTS = 4
 /** Listing pages read for one session's terminals (1,000 keys each). */
 const MAX_LIST_PAGES = 20
 
-const PART_KEY = /^terminal-(\d{1,6})\/(\d{6})\.cast$/
+const PART_KEY = new RegExp(`^${TERMINAL_PREFIX}(\\d{1,6})/(\\d{6})\\.cast$`)
 
 export type TerminalPart = { key: string; part: number; size: number }
 
@@ -32,7 +32,7 @@ export async function listTerminalRecordings(
   bucket: R2Bucket,
   prefix: string
 ): Promise<TerminalRecording[]> {
-  return recordingsFrom(await listParts(bucket, `${prefix}terminal-`, prefix))
+  return recordingsFrom(await listParts(bucket, `${prefix}${TERMINAL_PREFIX}`, prefix))
 }
 
 /** One terminal's recording, or undefined when it has no part 0. */

@@ -50,6 +50,25 @@ const SqlCommand = z.object({
     .default([]),
 })
 
+const ShellCommand = z.object({
+  kind: z.literal('shell'),
+  text: z.string(),
+  via: z.string().default('api'),
+  stdin: Body.optional(),
+  commands: z
+    .array(
+      z.object({
+        text: z.string().default(''),
+        program: z.string(),
+        class: z.string(),
+        writes: z.boolean().default(false),
+        via: z.array(z.string()).default([]),
+        risks: z.array(z.string()).default([]),
+      })
+    )
+    .default([]),
+})
+
 const Decision = z.object({
   action: z.string(),
   rule: z.object({ name: z.string() }).nullable().default(null),
@@ -60,7 +79,7 @@ const Decision = z.object({
 })
 
 const CommandData = z.object({
-  command: z.discriminatedUnion('kind', [HttpCommand, SqlCommand]),
+  command: z.discriminatedUnion('kind', [HttpCommand, SqlCommand, ShellCommand]),
   decision: Decision,
   /** What the recorder's detectors masked in the stored command. */
   masked: Masked.optional(),
@@ -99,6 +118,7 @@ const RefusedData = z.looseObject({ code: z.string(), message: z.string().defaul
 
 export type HttpCommandEntry = z.infer<typeof HttpCommand>
 export type SqlCommandEntry = z.infer<typeof SqlCommand>
+export type ShellCommandEntry = z.infer<typeof ShellCommand>
 export type OutcomeEntry = z.infer<typeof OutcomeData>
 
 type Base = {

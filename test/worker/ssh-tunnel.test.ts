@@ -5,6 +5,7 @@ import { ChannelRefused } from '../../src/protocols/ssh/connection/ssh-connectio
 import { gatewayHostKey } from '../../src/protocols/ssh/keys/gateway-host-key.ts'
 import { publicKeyLine } from '../../src/protocols/ssh/keys/public-key.ts'
 import { MAX_PACKET_LENGTH } from '../../src/protocols/ssh/transport/packet-protection.ts'
+import { signIn } from './support/approver-session.ts'
 import {
   admin,
   applyPolicy,
@@ -114,6 +115,20 @@ describe('SSH through the tunnel', () => {
     })
     const outcome = events.find((event) => event.type === 'outcome')
     expect(outcome?.data.summary).toMatchObject({ exitCode: 5, stdout: 'through-tunnel\n' })
+  })
+
+  it('shows a shell command line and its commands on the console timeline', async () => {
+    const ssh = await sshThroughTunnel('tbox', token)
+    await execOnChannel(ssh.connection, 'ls /tmp | wc -l')
+    await ssh.connection.close()
+    await closedSession(ssh.sessionId)
+    const { cookie } = await signIn('dana', '/ui/sessions')
+    const response = await gatewayFetch(`/ui/sessions/${ssh.sessionId}`, { headers: { cookie } })
+    expect(response.status).toBe(200)
+    const html = await response.text()
+    expect(html).toContain('ls /tmp | wc -l')
+    expect(html).toContain('ls: read · wc: read')
+    expect(html).not.toContain('unreadable')
   })
 
   it('refuses a blocked exec with exit status 126 and the reason on stderr, and it never runs', async () => {

@@ -12,6 +12,7 @@ import {
   maskedName,
   type OutcomeEntry,
   personLabel,
+  type ShellCommandEntry,
   type SqlCommandEntry,
   type TimelineEntry,
 } from '../timeline.ts'
@@ -37,11 +38,7 @@ function EntryView({ entry }: { entry: TimelineEntry }) {
           class={`command ${entry.data.decision.action === 'block' ? 'blocked' : ''}`}
         >
           <Head seq={entry.seq} offsetMs={entry.offsetMs} title="command" />
-          {entry.data.command.kind === 'http' ? (
-            <HttpCommandView command={entry.data.command} />
-          ) : (
-            <SqlCommandView command={entry.data.command} />
-          )}
+          <CommandView command={entry.data.command} />
           <p>
             Decision: <strong>{entry.data.decision.action}</strong>
             {entry.data.decision.rule ? (
@@ -157,6 +154,45 @@ function HttpCommandView({ command }: { command: HttpCommandEntry }) {
             {command.body.sha256 ? `, SHA-256 ${command.body.sha256}` : ''}
           </p>
         )
+      ) : null}
+    </>
+  )
+}
+
+function CommandView({
+  command,
+}: {
+  command: HttpCommandEntry | SqlCommandEntry | ShellCommandEntry
+}) {
+  switch (command.kind) {
+    case 'http':
+      return <HttpCommandView command={command} />
+    case 'sql':
+      return <SqlCommandView command={command} />
+    case 'shell':
+      return <ShellCommandView command={command} />
+  }
+}
+
+/** A command line (or an interactive shell) and what each of its commands is. */
+function ShellCommandView({ command }: { command: ShellCommandEntry }) {
+  if (command.via === 'shell') return <p>Interactive shell</p>
+  return (
+    <>
+      <pre>{command.text}</pre>
+      {command.stdin ? (
+        <p class="muted">stdin: {command.stdin.text ?? `${command.stdin.bytes} bytes`}</p>
+      ) : null}
+      {command.commands.length ? (
+        <p class="muted">
+          {command.via}:{' '}
+          {command.commands
+            .map(
+              (simple) =>
+                `${simple.program || '(none)'}: ${simple.class}${simple.via.length ? ` via ${simple.via.join(' → ')}` : ''}${simple.risks.length ? ` — ${simple.risks.join('; ')}` : ''}`
+            )
+            .join(' · ')}
+        </p>
       ) : null}
     </>
   )

@@ -6,9 +6,9 @@
  */
 
 import type { SshSigner } from '../keys/ed25519-signer.ts'
-import { type PublicKey, parsePublicKeyBlob, verifySignature } from '../keys/public-key.ts'
+import type { PublicKey } from '../keys/public-key.ts'
 import { Msg } from '../wire/message-numbers.ts'
-import { DisconnectReason, SshDisconnected, SshProtocolError } from '../wire/ssh-error.ts'
+import { SshDisconnected, SshProtocolError } from '../wire/ssh-error.ts'
 import { SshReader } from '../wire/ssh-reader.ts'
 import { payload } from '../wire/ssh-writer.ts'
 import {
@@ -22,11 +22,8 @@ import {
   STRICT_KEX,
 } from './algorithms.ts'
 import { ByteSource } from './byte-source.ts'
-import { deriveKey, ephemeralKey, exchangeHash, sharedSecret } from './key-exchange.ts'
+import { ecdhRound, protectionsOf } from './ecdh-round.ts'
 import {
-  aesGcm,
-  CIPHER_IV_BYTES,
-  CIPHER_KEY_BYTES,
   CLEAR,
   checkPacketLength,
   framePacket,
@@ -296,74 +293,23 @@ export class SshTransport {
       await this.#readPayload()
     }
 
-    const ephemeral = await ephemeralKey()
-    const versions = {
-      clientVersion: this.role === 'client' ? GATEHOUSE_VERSION : this.peerVersion,
-      serverVersion: this.role === 'client' ? this.peerVersion : GATEHOUSE_VERSION,
-      clientKexInit: client,
-      serverKexInit: server,
-    }
-    let hash: Uint8Array
-    let secret: Uint8Array
     const options = this.#options
-    if (options.role === 'client') {
-      await this.#write(payload((w) => w.byte(Msg.KEX_ECDH_INIT).string(ephemeral.publicKey)))
-      const reply = new SshReader(await this.#expect(Msg.KEX_ECDH_REPLY), 1)
-      const hostKeyBlob = reply.string()
-      const serverPublic = reply.string()
-      const signature = reply.string()
-      const hostKey = parsePublicKeyBlob(hostKeyBlob)
-      await options.verifyHostKey(hostKey)
-      secret = await sharedSecret(ephemeral, serverPublic)
-      hash = await exchangeHash({
-        ...versions,
-        hostKey: hostKeyBlob,
-        clientPublic: ephemeral.publicKey,
-        serverPublic,
-        secret,
-      })
-      const algorithm = new SshReader(signature).text()
-      if (algorithm !== negotiated.hostKey || !(await verifySignature(hostKey, signature, hash))) {
-        throw new SshProtocolError(
-          "the server's key exchange signature does not verify",
-          DisconnectReason.HOST_KEY_NOT_VERIFIABLE
-        )
+    const round = await ecdhRound(
+      options.role === 'client'
+        ? { role: 'client', verifyHostKey: options.verifyHostKey }
+        : { role: 'server', hostKey: options.hostKey },
+      {
+        clientVersion: this.role === 'client' ? GATEHOUSE_VERSION : this.peerVersion,
+        serverVersion: this.role === 'client' ? this.peerVersion : GATEHOUSE_VERSION,
+        clientKexInit: client,
+        serverKexInit: server,
+        negotiated,
+        write: (message) => this.#write(message),
+        expect: (type) => this.#expect(type),
       }
-    } else {
-      const init = new SshReader(await this.#expect(Msg.KEX_ECDH_INIT), 1)
-      const clientPublic = init.string()
-      secret = await sharedSecret(ephemeral, clientPublic)
-      const hostKeyBlob = options.hostKey.publicKey.blob
-      hash = await exchangeHash({
-        ...versions,
-        hostKey: hostKeyBlob,
-        clientPublic,
-        serverPublic: ephemeral.publicKey,
-        secret,
-      })
-      const signature = await options.hostKey.sign(hash)
-      await this.#write(
-        payload((w) =>
-          w
-            .byte(Msg.KEX_ECDH_REPLY)
-            .string(hostKeyBlob)
-            .string(ephemeral.publicKey)
-            .string(signature)
-        )
-      )
-    }
-
-    this.#sessionId ??= hash
-    const sessionId = this.#sessionId
-    const keys = async (cipher: string, iv: string, key: string) =>
-      aesGcm(
-        await deriveKey(secret, hash, key, sessionId, CIPHER_KEY_BYTES[cipher] as number),
-        await deriveKey(secret, hash, iv, sessionId, CIPHER_IV_BYTES)
-      )
-    const clientToServer = await keys(negotiated.cipherC2S, 'A', 'C')
-    const serverToClient = await keys(negotiated.cipherS2C, 'B', 'D')
-    const [outbound, inbound] =
-      this.role === 'client' ? [clientToServer, serverToClient] : [serverToClient, clientToServer]
+    )
+    this.#sessionId ??= round.hash
+    const { outbound, inbound } = await protectionsOf(this.role, negotiated, round, this.#sessionId)
 
     const strict = this.#strict
     await this.#write(
