@@ -200,22 +200,20 @@ describe('query', () => {
   it('runs an allowed statement against the real Postgres and returns typed rows', async () => {
     const result = await callTool(bot, 'query', {
       connection: 'mcp-appdb',
-      sql: 'SELECT id, total, status FROM orders WHERE id <= $1 ORDER BY id',
-      params: [2],
+      // This file's own table: the shared shop's rows change under other test files.
+      sql: 'SELECT id, 42.50::numeric AS total, note FROM mcp_tools_keep WHERE id <= $1 ORDER BY id',
+      params: [1],
     })
     expect(result.isError).toBeFalsy()
     expect(result.structuredContent).toMatchObject({
       columns: [
         { name: 'id', type: 'int4' },
         { name: 'total', type: 'numeric' },
-        { name: 'status', type: 'text' },
+        { name: 'note', type: 'text' },
       ],
-      rows: [
-        [1, '42.50', 'paid'],
-        [2, '19.99', 'open'],
-      ],
-      rowCount: 2,
-      command: 'SELECT 2',
+      rows: [[1, '42.50', 'still here']],
+      rowCount: 1,
+      command: 'SELECT 1',
       truncated: false,
     })
     expect(JSON.parse(textOf(result))).toEqual(result.structuredContent)
