@@ -43,6 +43,9 @@ const marker = (name: string) => `${sshd().markerDir}/${name}-${crypto.randomUUI
 beforeAll(async () => {
   expect((await putSshConnection('tbox')).status).toBe(201)
   expect((await putSshConnection('tbox-noshell')).status).toBe(201)
+  expect((await putSshConnection('tbox-idle', { target: { idleTimeoutMs: 1000 } })).status).toBe(
+    201
+  )
   const grants = ['agent:tunnel-bot']
   await applyPolicy({
     version: 1,
@@ -60,6 +63,7 @@ beforeAll(async () => {
           { name: 'everything-else', action: 'allow' },
         ],
       },
+      'tbox-idle': { grants, default: 'allow' },
       'tbox-noshell': {
         grants,
         default: 'allow',
@@ -245,6 +249,17 @@ describe('SSH through the tunnel', () => {
     expect(events.find((event) => event.type === 'access.refused')?.data).toMatchObject({
       code: 'session.killed',
       reason: 'contained by the ssh test',
+    })
+  })
+
+  it('ends a tunnel that stays idle past idleTimeoutMs, and says why', async () => {
+    const ssh = await sshThroughTunnel('tbox-idle', token)
+    const started = Date.now()
+    await ssh.connection.done
+    expect(Date.now() - started).toBeLessThan(10_000)
+    const events = await transcriptOf(ssh.sessionId)
+    expect(events.at(-1)?.data).toMatchObject({
+      ended: expect.stringMatching(/^This session was idle for \d+ s and was ended\.$/),
     })
   })
 

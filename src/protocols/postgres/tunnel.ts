@@ -10,6 +10,7 @@ import { GatehouseError } from '../../errors.ts'
 import type { HoldOptions } from '../../pipeline/pause.ts'
 import type { GatewaySession } from '../../pipeline/session.ts'
 import type { SqlCommand } from '../../pipeline/types.ts'
+import { sessionLimits } from '../tunnel/session-limits.ts'
 import type { Duplex } from '../tunnel/websocket-duplex.ts'
 import { type BatchItem, buildBatch, ExtendedState } from './client-batch.ts'
 import { readClientStartup } from './client-startup.ts'
@@ -27,8 +28,6 @@ import { type Expectation, ResponseTracker, Settle } from './response-tracker.ts
 import { errorResponse, noticeResponse, toWireError } from './wire-errors.ts'
 
 /** Defaults for connections that set no limits of their own. */
-const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60_000
-const DEFAULT_MAX_SESSION_MS = 12 * 60 * 60_000
 
 /** Client messages held while a batch is incomplete, at most. */
 const MAX_BATCH_BYTES = 32 * 1024 * 1024
@@ -119,7 +118,12 @@ export async function runPostgresTunnel(
       origin.status,
       profile.text.active ? (frame) => maskNoticeFrame(frame, profile.text) : undefined
     )
-    const limits = sessionLimits(target, tracker, summary)
+    const limits = sessionLimits({
+      idleTimeoutMs: target.idleTimeoutMs,
+      maxSessionMs: target.maxSessionMs,
+      lastActivity: () => summary.lastClientActivity,
+      busy: () => tracker?.pending !== 0 || summary.holding,
+    })
     // Once the session ends, nothing more of the origin's reaches the client (the answer
     // to the gateway's own CancelRequest, say): the ending error is the last word.
     const relaying = new AbortController()
@@ -450,51 +454,4 @@ function untilAborted(signal: AbortSignal): Promise<never> {
     if (signal.aborted) return reject(signal.reason)
     signal.addEventListener('abort', () => reject(signal.reason), { once: true })
   })
-}
-
-/**
- * Idle and lifetime limits: a tunnel whose client sent nothing for idleTimeoutMs while no
- * statement was running, or that has been open for maxSessionMs, is ended (FATAL 57P05 /
- * 57P01), as the server itself would with idle_session_timeout.
- */
-function sessionLimits(
-  target: PostgresTarget,
-  tracker: ResponseTracker,
-  summary: TunnelSummary
-): { expired: Promise<never>; stop: () => void } {
-  const idleMs = target.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
-  const endsAt = Date.now() + (target.maxSessionMs ?? DEFAULT_MAX_SESSION_MS)
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const expired = new Promise<never>((_, reject) => {
-    const check = () => {
-      const now = Date.now()
-      if (now >= endsAt) {
-        return reject(
-          new GatehouseError(
-            'session.too_long',
-            'This session reached its maximum duration and was ended.'
-          )
-        )
-      }
-      const idleFor = now - summary.lastClientActivity
-      if (tracker.pending === 0 && !summary.holding && idleFor >= idleMs) {
-        return reject(
-          new GatehouseError(
-            'session.idle_timeout',
-            `This session was idle for ${Math.round(idleFor / 1000)} s and was ended.`
-          )
-        )
-      }
-      const nextIdleCheck = tracker.pending === 0 ? idleMs - idleFor : idleMs
-      timer = setTimeout(check, Math.max(100, Math.min(nextIdleCheck, endsAt - now)))
-    }
-    timer = setTimeout(check, Math.min(idleMs, endsAt - Date.now()))
-  })
-  expired.catch(() => {})
-  return {
-    expired,
-    stop: () => {
-      if (timer !== undefined) clearTimeout(timer)
-    },
-  }
 }

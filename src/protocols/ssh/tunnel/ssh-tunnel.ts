@@ -8,6 +8,7 @@
 import { SshCredential, SshTarget } from '../../../connections/connection.ts'
 import { toGatehouseError } from '../../../errors.ts'
 import type { GatewaySession } from '../../../pipeline/session.ts'
+import { sessionLimits } from '../../tunnel/session-limits.ts'
 import type { Duplex } from '../../tunnel/websocket-duplex.ts'
 import { acceptClient } from '../auth/server-auth.ts'
 import { OpenFailure, SshConnection } from '../connection/ssh-connection.ts'
@@ -81,13 +82,26 @@ export async function runSshTunnel(
       void bridge.finally(() => bridges.delete(bridge))
       return undefined
     })
-    const limits = sessionLimits(target, transport)
+    // Activity is traffic either way (output of a quiet command counts, keepalives too).
+    const open = transport
+    let seen = -1
+    let activeAt = Date.now()
+    const limits = sessionLimits({
+      idleTimeoutMs: target.idleTimeoutMs,
+      maxSessionMs: target.maxSessionMs,
+      lastActivity: () => {
+        const traffic = open.bytesIn + open.bytesOut
+        if (traffic !== seen) [seen, activeAt] = [traffic, Date.now()]
+        return activeAt
+      },
+      busy: () => false,
+    })
     try {
       summary.ended = await Promise.race([
         connection.done.then(() => 'client closed'),
         reached.connection.done.then(() => 'origin closed'),
         untilAborted(killed),
-        limits.expired,
+        limits.expired.catch((error: unknown) => toGatehouseError(error).message),
       ])
     } finally {
       limits.stop()
@@ -120,41 +134,4 @@ function untilAborted(signal: AbortSignal): Promise<string> {
     if (signal.aborted) end()
     else signal.addEventListener('abort', end, { once: true })
   })
-}
-
-/** Idle and total time limits of the connection (target.idleTimeoutMs, maxSessionMs). */
-function sessionLimits(target: SshTarget, transport: SshTransport) {
-  const timers: ReturnType<typeof setTimeout>[] = []
-  const expired = new Promise<string>((resolve) => {
-    if (target.maxSessionMs) {
-      timers.push(
-        setTimeout(
-          () =>
-            resolve(`the session reached its limit of ${target.maxSessionMs} ms and was closed.`),
-          target.maxSessionMs
-        )
-      )
-    }
-    const idle = target.idleTimeoutMs
-    if (idle) {
-      let seen = transport.bytesIn
-      let quietSince = Date.now()
-      const check = () => {
-        if (transport.bytesIn !== seen) {
-          seen = transport.bytesIn
-          quietSince = Date.now()
-        }
-        if (Date.now() - quietSince >= idle)
-          resolve(`the session was idle for ${idle} ms and was closed.`)
-        else timers.push(setTimeout(check, Math.min(idle / 4, 5_000)))
-      }
-      timers.push(setTimeout(check, Math.min(idle / 4, 5_000)))
-    }
-  })
-  return {
-    expired,
-    stop: () => {
-      for (const timer of timers) clearTimeout(timer)
-    },
-  }
 }
