@@ -14,6 +14,7 @@ import { benchHttpLatency } from './http-latency.ts'
 import { benchPgbench } from './pgbench.ts'
 import { benchMaskedRead, type MaskedReadResult } from './pgbench-masked.ts'
 import { benchPolicyDecision } from './policy-decision.ts'
+import { benchShellClassification } from './shell-classification.ts'
 import { benchSqlClassification } from './sql-classification.ts'
 import { benchSsh, type SshBenchResult } from './ssh.ts'
 import { benchVerifySession } from './verify-session.ts'
@@ -28,6 +29,10 @@ log(`  p50 ${policyDecision.p50Micros} µs, p99 ${policyDecision.p99Micros} µs`
 log('SQL classification (typical OLTP statements, real Postgres grammar)')
 const sqlClassification = await benchSqlClassification()
 log(`  p50 ${sqlClassification.p50Micros} µs, p99 ${sqlClassification.p99Micros} µs`)
+
+log('shell classification (typical agent command lines)')
+const shellClassification = benchShellClassification()
+log(`  p50 ${shellClassification.p50Micros} µs, p99 ${shellClassification.p99Micros} µs`)
 
 log('masking detectors (all 13, cell by cell over representative row text)')
 const detectorThroughput = benchDetectorThroughput()
@@ -83,6 +88,7 @@ const results = {
   approvals,
   policyDecision,
   sqlClassification,
+  shellClassification,
   detectorThroughput,
   maskedRead,
   ssh,
@@ -104,6 +110,11 @@ const results = {
       target: 200,
       measured: sqlClassification.p99Micros,
       met: sqlClassification.p99Micros <= 200,
+    },
+    shellClassificationP99Micros: {
+      target: 200,
+      measured: shellClassification.p99Micros,
+      met: shellClassification.p99Micros <= 200,
     },
     pgbenchSelectOnlyVsDirect: {
       target: 'tunnel TPS >= 0.5 x direct (pgbench -S -c 4, recording on)',
