@@ -1,6 +1,14 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest'
 import { decideWith, pendingApproval, personToken } from './support/approvals.ts'
-import { admin, applyPolicy, errorOf, mintToken, transcriptOf } from './support/gateway.ts'
+import {
+  admin,
+  applyPolicy,
+  asAgent,
+  errorOf,
+  gatewayFetch,
+  mintToken,
+  transcriptOf,
+} from './support/gateway.ts'
 import { type ExecBody, execRequest, putSshConnection, sshd } from './support/ssh.ts'
 
 let token: string
@@ -144,6 +152,27 @@ describe('exec API', () => {
     expect(stderr).toBe('done\n')
     expect(exit).toMatchObject({ exitCode: 7, timedOut: false })
     expect(lines).toBeGreaterThan(3)
+  })
+
+  it('kills a streaming command when the caller hangs up', async () => {
+    const path = marker('hung-up')
+    const caller = new AbortController()
+    const response = await gatewayFetch(
+      '/v1/connections/box/exec',
+      asAgent(token, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
+        body: JSON.stringify({ command: `echo started; sleep 2; touch ${path}` }),
+        signal: caller.signal,
+      })
+    )
+    expect(response.status).toBe(200)
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('started')
+    caller.abort()
+    await reader.cancel().catch(() => {})
+    await new Promise((resolve) => setTimeout(resolve, 3_000))
+    expect(await exists(path)).toBe(false)
   })
 
   it('kills a command that outlives its timeout and returns what it printed', async () => {

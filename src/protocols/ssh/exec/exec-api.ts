@@ -61,6 +61,8 @@ function ndjson(streams: ExecStreams): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder()
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
   const writer = writable.getWriter()
+  // The caller hung up (the body was cancelled): the command is not left running for nobody.
+  writer.closed.catch(() => streams.stop())
   let writes = Promise.resolve()
   const line = (value: unknown) => {
     writes = writes.then(() => writer.write(encoder.encode(`${JSON.stringify(value)}\n`)))

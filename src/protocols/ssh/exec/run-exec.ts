@@ -27,6 +27,8 @@ export type ExecStreams = {
   stderr: ReadableStream<Uint8Array>
   /** Resolves once the command ended and the origin login closed. */
   ended: Promise<ExecEnd>
+  /** Kills the command (the caller went away): SIGKILL, then the channel closes. */
+  stop: () => void
 }
 
 export type ExecEnd = {
@@ -183,7 +185,7 @@ async function forwardExec(
       },
     }
   })
-  return { result: { stdout, stderr, ended }, settled }
+  return { result: { stdout, stderr, ended, stop }, settled }
 }
 
 /** Reads a stream to text, keeping at most `max` bytes (and draining the rest). */
