@@ -34,6 +34,7 @@ import {
 } from '../identity/agent-token-store.ts'
 import { PolicyDocument } from '../policy/document.ts'
 import { policyVersion } from '../policy/store.ts'
+import { terminalPrefix } from '../recorder/transcript-keys.ts'
 import { readTranscriptLines } from '../recorder/transcript-reader.ts'
 import { CONSOLE_HOME, consoleUser, readConsoleForm, requireConsoleUser } from './access.ts'
 import { checkIntegrity } from './integrity.ts'
@@ -45,10 +46,12 @@ import { MAX_KILL_REASON_CHARS, SessionPage } from './pages/session-page.tsx'
 import { SessionsPage } from './pages/sessions-page.tsx'
 import { TokensPage } from './pages/tokens-page.tsx'
 import { parseSessionFilters, sessionListQuery, sessionPage } from './session-list.ts'
+import { checkRecording, type RecordingCheck, recordedParts } from './terminal-integrity.ts'
 import { grantTerminalPlayer, terminalAsset } from './terminal-player-assets.ts'
 import {
   findTerminalRecording,
   listTerminalRecordings,
+  type TerminalRecording,
   terminalCastStream,
 } from './terminal-recording.ts'
 import { readTimeline } from './timeline.ts'
@@ -139,7 +142,7 @@ consoleRoutes.get('/sessions/:id', async (c) => {
       row,
       integrity: await checkIntegrity(gateway, row, lines),
       entries: readTimeline(lines),
-      terminals,
+      terminals: withChecks(terminals, lines, row.transcriptPrefix),
       window: { first, size: TIMELINE_PAGE_EVENTS },
       notice:
         c.req.query('killed') === '1'
@@ -151,6 +154,19 @@ consoleRoutes.get('/sessions/:id', async (c) => {
     })
   )
 })
+
+/** Each recording with its check against the transcript's `terminal` events. */
+function withChecks(
+  terminals: TerminalRecording[],
+  lines: readonly string[],
+  prefix: string
+): (TerminalRecording & { check: RecordingCheck })[] {
+  const recorded = recordedParts(lines)
+  return terminals.map((recording) => ({
+    ...recording,
+    check: checkRecording(recording, recorded, terminalPrefix(prefix, recording.terminal)),
+  }))
+}
 
 consoleRoutes.get('/sessions/:id/terminal/:file', async (c) => {
   const row = await sessionRow(c)

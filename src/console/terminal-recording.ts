@@ -5,6 +5,7 @@
  * file). Streaming keeps the Worker's memory flat; a size bound keeps a browser from being
  * handed a recording it cannot hold.
  */
+import { toHex } from '../encoding.ts'
 import { TERMINAL_PREFIX, terminalPrefix } from '../recorder/transcript-keys.ts'
 
 /** Most the player is served of one terminal; a longer one is cut at a part boundary. */
@@ -16,7 +17,13 @@ const MAX_LIST_PAGES = 20
 
 const PART_KEY = new RegExp(`^${TERMINAL_PREFIX}(\\d{1,6})/(\\d{6})\\.cast$`)
 
-export type TerminalPart = { key: string; part: number; size: number }
+export type TerminalPart = {
+  key: string
+  part: number
+  size: number
+  /** The SHA-256 R2 computed when the part was written (hex), when it was given one. */
+  sha256?: string
+}
 
 /** One recorded terminal: its number, its contiguous parts from part 0, and their size. */
 export type TerminalRecording = {
@@ -107,12 +114,18 @@ async function listParts(
         terminal: Number(match[1]),
         part: Number(match[2]),
         size: object.size,
+        ...sha256Of(object),
       })
     }
     cursor = listed.truncated ? listed.cursor : undefined
     if (!cursor) break
   }
   return parts
+}
+
+function sha256Of(object: R2Object): { sha256?: string } {
+  const digest = object.checksums.sha256
+  return digest ? { sha256: toHex(new Uint8Array(digest)) } : {}
 }
 
 /** Groups parts by terminal, keeping each one's contiguous run from part 0 within the bound. */

@@ -5,7 +5,7 @@
  * into the hash-chained transcript, which makes the recording as tamper-evident as the
  * commands. Output is masked with the transcript's detectors before it is stored.
  */
-import { sha256Hex, utf8 } from '../encoding.ts'
+import { toHex, utf8 } from '../encoding.ts'
 import type { TextMasker } from '../masking/types.ts'
 import { terminalPartKey } from './transcript-keys.ts'
 
@@ -98,8 +98,12 @@ export class TerminalRecorder {
     this.#writing = this.#writing.then(async () => {
       const body = utf8(`${lines.join('\n')}\n`)
       const key = terminalPartKey(this.#prefix, part)
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', body))
       try {
+        // R2 checks the digest on write and keeps it, so the console can compare it with
+        // the transcript's without reading the part back.
         await this.#store.bucket.put(key, body, {
+          sha256: digest,
           httpMetadata: { contentType: 'application/x-asciicast' },
         })
       } catch (error) {
@@ -108,7 +112,7 @@ export class TerminalRecorder {
         return
       }
       const events = part === 0 ? lines.length - 1 : lines.length
-      this.#store.recordPart({ key, sha256: await sha256Hex(body), bytes: body.length, events })
+      this.#store.recordPart({ key, sha256: toHex(digest), bytes: body.length, events })
     })
     return this.#writing
   }

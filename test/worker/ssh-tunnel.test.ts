@@ -216,6 +216,16 @@ describe('SSH through the tunnel', () => {
     const printed = lines.map((line) => JSON.parse(line) as [number, string, string])
     expect(printed.every(([time, code]) => typeof time === 'number' && code === 'o')).toBe(true)
     expect(printed.map(([, , data]) => data).join('')).toContain('shell-42')
+
+    // The console checks the recording against the transcript's digests, and notices a change.
+    const { cookie } = await signIn('dana', '/ui/sessions')
+    const consolePage = async () =>
+      (await gatewayFetch(`/ui/sessions/${session?.id}`, { headers: { cookie } })).text()
+    expect(await consolePage()).toContain(`recording verified (${parts.length} part`)
+    const first = parts[0]?.data.key as string
+    const original = (await (await env.SESSIONS.get(first))?.text()) ?? ''
+    await env.SESSIONS.put(first, original.replace('shell-42', 'shell-43'))
+    expect(await consolePage()).toContain('recording altered (part 0 was altered')
   })
 
   it('blocks an interactive shell where policy says so, with the reason', async () => {

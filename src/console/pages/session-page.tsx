@@ -5,6 +5,7 @@
 import type { sessions } from '../../db/schema.ts'
 import type { ConsoleUser } from '../access.ts'
 import type { Integrity } from '../integrity.ts'
+import type { RecordingCheck } from '../terminal-integrity.ts'
 import { CAST_ATTRIBUTE, TERMINAL_ASSETS } from '../terminal-player-assets.ts'
 import type { TerminalRecording } from '../terminal-recording.ts'
 import type { TimelineEntry } from '../timeline.ts'
@@ -21,7 +22,7 @@ export type SessionPageProps = {
   integrity: Integrity
   entries: TimelineEntry[]
   /** The session's terminal recordings (SSH shells and pty execs), for the player. */
-  terminals: TerminalRecording[]
+  terminals: (TerminalRecording & { check: RecordingCheck })[]
   /** Which events this page shows: `size` of them from index `first`. */
   window: { first: number; size: number }
   /** After a kill: what happened. */
@@ -114,6 +115,22 @@ function TimelineWindow(props: SessionPageProps) {
         {end < total ? link(end, 'Later events') : null}
       </div>
     </>
+  )
+}
+
+/** Whether the recording is the one the transcript's `terminal` events name. */
+function RecordingBadge({ check }: { check: RecordingCheck }) {
+  if (check.problems.length) {
+    return (
+      <span class="badge bad" title={check.problems.join('\n')}>
+        recording altered ({check.problems.join('; ')})
+      </span>
+    )
+  }
+  return (
+    <span class="badge ok" title="Each part's SHA-256 in R2 is the one the transcript recorded.">
+      recording verified ({count(check.verified, 'part')})
+    </span>
   )
 }
 
@@ -211,7 +228,11 @@ function KillForm(props: { user: ConsoleUser; id: string }) {
  * grants the page the player's script (terminal-player-assets.ts). Sessions without a
  * terminal show nothing here, SSH ones say so: their exec commands are in the timeline.
  */
-function TerminalReplay(props: { id: string; protocol: string; terminals: TerminalRecording[] }) {
+function TerminalReplay(props: {
+  id: string
+  protocol: string
+  terminals: (TerminalRecording & { check: RecordingCheck })[]
+}) {
   if (props.terminals.length === 0) {
     return props.protocol === 'ssh' ? (
       <p class="note">No terminal was recorded in this session; its commands are below.</p>
@@ -234,7 +255,8 @@ function TerminalReplay(props: { id: string; protocol: string; terminals: Termin
               )
               {recording.omittedParts > 0
                 ? `; ${count(recording.omittedParts, 'later part')} not shown (past a gap or the size limit)`
-                : ''}
+                : ''}{' '}
+              <RecordingBadge check={recording.check} />
             </figcaption>
           </figure>
         )
