@@ -27,6 +27,7 @@ import {
   transcriptOf,
 } from './support/gateway.ts'
 import { PgTunnel, summarize } from './support/pg-tunnel.ts'
+import { putSshConnection, sshd } from './support/ssh.ts'
 
 const AGENT = 'agent:console-bot'
 const PAGER = 'agent:console-pager'
@@ -630,7 +631,10 @@ describe('containment from the console', () => {
 
 describe('read-only pages', () => {
   it('lists connections without their credentials', async () => {
+    expect((await putSshConnection('console-box')).status).toBe(201)
     const text = await html('/ui/connections')
+    expect(text).toContain(`ssh://127.0.0.1:${sshd().port} (host key ssh-ed25519 pinned)`)
+    expect(text).not.toContain('OPENSSH PRIVATE KEY')
     expect(text).toContain('console-api')
     expect(text).toContain('stored (sealed)')
     expect(text).toContain(`postgres://127.0.0.1:${inject('postgresPort')}/app (no TLS)`)

@@ -68,5 +68,10 @@ export function targetLine(kind: string, target: unknown): string {
     const tls = fields.tls === 'disable' ? 'no TLS' : 'TLS verify-full'
     return `postgres://${String(fields.host)}:${String(fields.port)}/${String(fields.database)} (${tls})`
   }
+  if (kind === 'ssh') {
+    // The pinned host key's type; its fingerprint is what `gatehouse connection list` shows.
+    const keyType = typeof fields.hostKey === 'string' ? fields.hostKey.split(' ')[0] : 'no key'
+    return `ssh://${String(fields.host)}:${String(fields.port)} (host key ${keyType} pinned)`
+  }
   return kind
 }
