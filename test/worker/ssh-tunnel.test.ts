@@ -179,9 +179,16 @@ describe('SSH through the tunnel', () => {
       )
     ).toBe(true)
     expect(await channel.request('shell', true)).toBe(true)
-    await channel.write(new TextEncoder().encode('echo shell-$((40+2))\nexit 9\n'))
+    await channel.write(new TextEncoder().encode('echo shell-$((40+2))\n'))
+    // A resize reaches the host's pty and the recording.
+    await channel.request('window-change', false, (w) =>
+      w.uint32(120).uint32(40).uint32(0).uint32(0)
+    )
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    await channel.write(new TextEncoder().encode('stty size\nexit 9\n'))
     const output = await new Response(channel.data).text()
     expect(output).toContain('shell-42')
+    expect(output).toContain('40 120')
     expect((await channel.exit).status).toBe(9)
     await ssh.connection.close()
 
@@ -214,7 +221,11 @@ describe('SSH through the tunnel', () => {
       env: { TERM: 'xterm' },
     })
     const printed = lines.map((line) => JSON.parse(line) as [number, string, string])
-    expect(printed.every(([time, code]) => typeof time === 'number' && code === 'o')).toBe(true)
+    expect(printed.every(([time]) => typeof time === 'number')).toBe(true)
+    expect(printed.filter(([, code]) => code === 'r')).toEqual([
+      [expect.any(Number), 'r', '120x40'],
+    ])
+    expect(printed.every(([, code]) => code === 'o' || code === 'r')).toBe(true)
     expect(printed.map(([, , data]) => data).join('')).toContain('shell-42')
 
     // The console checks the recording against the transcript's digests, and notices a change.
