@@ -52,6 +52,7 @@ beforeAll(async () => {
     ).status
   ).toBe(201)
   expect((await putSshConnection('box-dead', { port: inject('deadPort') })).status).toBe(201)
+  expect((await putSshConnection('box-http', { port: inject('originPort') })).status).toBe(201)
   expect((await putSshConnection('box-masked', { target: { execTimeoutSeconds: 5 } })).status).toBe(
     201
   )
@@ -83,6 +84,7 @@ beforeAll(async () => {
       'box-wrong-key': open,
       'box-bad-login': open,
       'box-dead': open,
+      'box-http': open,
       'box-masked': { ...open, masking: { detectors: { email: 'redact', card: 'partial' } } },
     },
   })
@@ -232,6 +234,12 @@ describe('exec API', () => {
       status: 502,
       code: 'origin.unreachable',
     })
+  })
+
+  it('says so when the host is not an SSH server (an HTTP server answering garbage)', async () => {
+    const error = await errorOf(await execRequest('box-http', token, { command: 'true' }))
+    expect(error).toMatchObject({ status: 502, code: 'origin.protocol_error' })
+    expect(error.message).toContain('box-http')
   })
 
   it('refuses a malformed body, a postgres-only route mix-up and an unknown connection', async () => {

@@ -18,7 +18,7 @@ import {
   sameKey,
 } from './keys/public-key.ts'
 import { SshTransport } from './transport/ssh-transport.ts'
-import { DisconnectReason, SshProtocolError } from './wire/ssh-error.ts'
+import { DisconnectReason, SshDisconnected, SshProtocolError } from './wire/ssh-error.ts'
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 
@@ -138,6 +138,13 @@ async function originError(
     return new GatehouseError(
       'origin.protocol_error',
       `The SSH host of "${name}" could not be spoken to: ${error.message}.`,
+      { detail, cause: error }
+    )
+  }
+  if (error instanceof SshDisconnected) {
+    return new GatehouseError(
+      'origin.protocol_error',
+      `The SSH host of "${name}" closed the connection during the SSH handshake; is ${target.host}:${target.port} an SSH server?`,
       { detail, cause: error }
     )
   }
