@@ -36,3 +36,25 @@ export class OutputTap {
     return { text, truncated: this.bytes > this.#keptBytes }
   }
 }
+
+/**
+ * A finished command's outcome summary: how it exited, the bytes of each stream and, unless
+ * the output lives elsewhere (a terminal's asciicast), the first bytes of each.
+ */
+export function commandSummary(
+  exit: { exitCode: number | null; signal: string | null },
+  stdout: OutputTap,
+  stderr: OutputTap,
+  keepOutput = true
+): Record<string, unknown> {
+  const out = stdout.excerpt()
+  const err = stderr.excerpt()
+  return {
+    exitCode: exit.exitCode,
+    ...(exit.signal ? { signal: exit.signal } : {}),
+    stdoutBytes: stdout.bytes,
+    stderrBytes: stderr.bytes,
+    ...(keepOutput ? { stdout: out.text, stderr: err.text } : {}),
+    ...(keepOutput && (out.truncated || err.truncated) ? { outputTruncated: true } : {}),
+  }
+}

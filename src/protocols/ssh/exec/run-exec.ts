@@ -13,10 +13,10 @@ import type { HoldOptions } from '../../../pipeline/pause.ts'
 import type { ForwardContext, GatewaySession } from '../../../pipeline/session.ts'
 import type { Outcome, ShellCommand } from '../../../pipeline/types.ts'
 import { classifyShell } from '../../../policy/shell/index.ts'
-import type { ExitInfo } from '../connection/channel.ts'
-import { openSshOrigin } from '../origin.ts'
+import type { Channel, ExitInfo } from '../connection/channel.ts'
+import { openSshOrigin, type SshOrigin } from '../origin.ts'
 import { DEFAULT_EXEC_TIMEOUT_SECONDS, type ExecRequest, type ExecResult } from './exec-request.ts'
-import { OutputTap } from './output-tap.ts'
+import { commandSummary, OutputTap } from './output-tap.ts'
 
 /** stdout and stderr each held at most in a JSON response; stream for more. */
 export const MAX_COLLECTED_BYTES = 8 * 1024 * 1024
@@ -93,26 +93,7 @@ async function forwardExec(
   const credential = SshCredential.parse(await context.credential())
   const origin = await openSshOrigin(context.connection.name, target, credential)
   const startedAt = Date.now()
-  let channel: Awaited<ReturnType<typeof origin.connection.openSession>>
-  try {
-    channel = await origin.connection.openSession()
-    if (!(await channel.request('exec', true, (w) => w.text(input.command)))) {
-      throw new GatehouseError(
-        'origin.protocol_error',
-        `The SSH host of "${context.connection.name}" refused to run the command.`
-      )
-    }
-  } catch (error) {
-    await origin.close()
-    throw error instanceof GatehouseError
-      ? error
-      : new GatehouseError(
-          'origin.protocol_error',
-          `The SSH host of "${context.connection.name}" could not start the command.`,
-          { detail: String(error), cause: error }
-        )
-  }
-  const open = channel
+  const open = await startCommand(context.connection.name, origin, input.command)
 
   // stdin, then end of file, so commands that read it (cat, sh -s) finish.
   const stdinDone = (input.stdin ? open.write(utf8(input.stdin)) : Promise.resolve())
@@ -165,27 +146,39 @@ async function forwardExec(
   const settled = ended.then((end): Outcome => {
     const bytes = origin.bytes()
     if (killed.aborted) throw killed.reason
-    const out = stdoutTap.excerpt()
-    const err = stderrTap.excerpt()
     return {
       status: end.timedOut ? 'error' : 'ok',
       ...(end.timedOut ? { errorCode: 'origin.timeout' } : {}),
       bytesUp: bytes.up,
       bytesDown: bytes.down,
       durationMs: Date.now() - startedAt,
-      summary: {
-        exitCode: end.exitCode,
-        ...(end.signal ? { signal: end.signal } : {}),
-        timedOut: end.timedOut,
-        stdoutBytes: stdoutTap.bytes,
-        stderrBytes: stderrTap.bytes,
-        stdout: out.text,
-        stderr: err.text,
-        ...(out.truncated || err.truncated ? { outputTruncated: true } : {}),
-      },
+      summary: { ...commandSummary(end, stdoutTap, stderrTap), timedOut: end.timedOut },
     }
   })
   return { result: { stdout, stderr, ended, stop }, settled }
+}
+
+/** A session channel on the origin running `command`; the login is closed if it cannot start. */
+async function startCommand(name: string, origin: SshOrigin, command: string): Promise<Channel> {
+  try {
+    const channel = await origin.connection.openSession()
+    if (!(await channel.request('exec', true, (w) => w.text(command)))) {
+      throw new GatehouseError(
+        'origin.protocol_error',
+        `The SSH host of "${name}" refused to run the command.`
+      )
+    }
+    return channel
+  } catch (error) {
+    await origin.close()
+    throw error instanceof GatehouseError
+      ? error
+      : new GatehouseError(
+          'origin.protocol_error',
+          `The SSH host of "${name}" could not start the command.`,
+          { detail: String(error), cause: error }
+        )
+  }
 }
 
 /** Reads a stream to text, keeping at most `max` bytes (and draining the rest). */

@@ -17,7 +17,7 @@ import type { Outcome, ShellCommand } from '../../../pipeline/types.ts'
 import { classifyShell, interactiveShell } from '../../../policy/shell/index.ts'
 import type { TerminalRecorder } from '../../../recorder/terminal-recorder.ts'
 import type { Channel, ExitInfo } from '../connection/channel.ts'
-import { OutputTap } from '../exec/output-tap.ts'
+import { commandSummary, OutputTap } from '../exec/output-tap.ts'
 import type { SshReader } from '../wire/ssh-reader.ts'
 
 /** Exit status reported for a command the gateway refused to run (POSIX "cannot execute"). */
@@ -235,21 +235,19 @@ class ChannelBridge {
     await this.#finish(exit)
     await input
     await recorder?.close()
-    const out = outTap.excerpt()
-    const err = errTap.excerpt()
     return {
       status: 'ok',
       durationMs: Date.now() - startedAt,
       summary: {
-        exitCode: exit.status ?? null,
-        ...(exit.signal ? { signal: exit.signal } : {}),
-        inputBytes,
-        stdoutBytes: outTap.bytes,
-        stderrBytes: errTap.bytes,
-        ...(pty ? { pty: `${pty.term} ${pty.width}x${pty.height}` } : {}),
         // A terminal's output is in its asciicast recording; a command's is kept here.
-        ...(pty ? {} : { stdout: out.text, stderr: err.text }),
-        ...(!pty && (out.truncated || err.truncated) ? { outputTruncated: true } : {}),
+        ...commandSummary(
+          { exitCode: exit.status ?? null, signal: exit.signal ?? null },
+          outTap,
+          errTap,
+          !pty
+        ),
+        inputBytes,
+        ...(pty ? { pty: `${pty.term} ${pty.width}x${pty.height}` } : {}),
       },
     }
   }
