@@ -9,31 +9,20 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { GatehouseClient } from '../../cli/client.ts'
-import { type DevState, openDevState } from '../../cli/dev/state.ts'
-import {
-  applyMigrations,
-  type DevServer,
-  startWranglerDev,
-  waitUntilServing,
-} from '../../cli/dev/wrangler.ts'
-import { launchBrowser } from '../harness/browser.ts'
+import type { DevState } from '../../cli/dev/state.ts'
 import { CLI_PATH, REPO_ROOT, withoutGatehouseEnv } from '../harness/dev-stack.ts'
-import { distinctFreePorts, freePort } from '../harness/free-port.ts'
-import { signInVars } from '../harness/oidc-clients.ts'
-import { type OidcProviderHandle, startOidcProvider } from '../harness/oidc-provider.ts'
+import { freePort } from '../harness/free-port.ts'
 import { PG_DATABASE, PG_ROLES } from '../harness/postgres-roles.ts'
+import { type ConsoleStack, signInAs, startConsoleStack } from './support/console-stack.ts'
 import { clientEnv, run } from './support/postgres.ts'
 import { MASKED_CONNECTION } from './support/postgres-connections.ts'
 
-const READY_TIMEOUT_MS = 120_000
 const PAGE_TIMEOUT_MS = 30_000
 const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url))
 /** The masked connection's policy, as the e2e setup registers it on the suite's stack. */
@@ -42,10 +31,8 @@ const AGENT = 'e2e-console-agent'
 const VICTIM = 'e2e-console-victim'
 const RAW_EMAIL = 'grace@example.com'
 
-let state: string
 let dev: DevState
-let gateway: DevServer | undefined
-let provider: OidcProviderHandle | undefined
+let stack: ConsoleStack | undefined
 let tunnel: { port: number; child: ChildProcess; output: () => string } | undefined
 let psql: { child: ChildProcess; exited: Promise<PsqlExit>; stderr: () => string } | undefined
 let browser: Browser | undefined
@@ -58,25 +45,14 @@ const wranglerLog: string[] = []
 type PsqlExit = { code: number | null; signal: NodeJS.Signals | null }
 
 beforeAll(async () => {
-  state = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-console-'))
   mkdirSync(SCREENSHOTS, { recursive: true })
-  const [port, inspectorPort] = await distinctFreePorts()
-  gw = `http://127.0.0.1:${port}`
-  provider = await startOidcProvider({ redirectUris: [`${gw}/auth/callback`] })
-  dev = await openDevState(state)
-  await applyMigrations({ root: REPO_ROOT, persistDir: dev.persistDir })
-  gateway = startWranglerDev({
-    root: REPO_ROOT,
-    persistDir: dev.persistDir,
-    envFile: dev.envFile,
-    port,
-    inspectorPort,
+  stack = await startConsoleStack({
+    name: 'console',
     onLine: (line) => {
       if (!line.includes('[wrangler:info]')) wranglerLog.push(line)
     },
-    extraArgs: signInVars(provider.issuer, gw),
   })
-  await waitUntilServing(`${gw}/healthz`, gateway, READY_TIMEOUT_MS)
+  ;[gw, dev, browser] = [stack.url, stack.dev, stack.browser]
 
   admin = new GatehouseClient({ gateway: gw, token: dev.adminToken })
   await admin.json('PUT', `/v1/admin/connections/${MASKED_CONNECTION}`, {
@@ -118,11 +94,9 @@ beforeAll(async () => {
     json: { name: VICTIM, connections: [MASKED_CONNECTION] },
   })
   tunnel = await startTunnel(MASKED_CONNECTION, token)
-  browser = await launchBrowser()
 }, 180_000)
 
 afterAll(async () => {
-  await browser?.close().catch(() => {})
   psql?.child.kill('SIGKILL')
   if (tunnel && tunnel.child.exitCode === null && tunnel.child.signalCode === null) {
     const exited = new Promise((resolve) => tunnel?.child.once('exit', resolve))
@@ -131,10 +105,7 @@ afterAll(async () => {
     await exited
     clearTimeout(timer)
   }
-  await gateway?.stop()
-  await provider?.close()
-  await dev?.release()
-  if (state) await rm(state, { recursive: true, force: true })
+  await stack?.stop()
 }, 60_000)
 
 describe('the responder console in a real browser', () => {
@@ -161,7 +132,7 @@ describe('the responder console in a real browser', () => {
     context.setDefaultTimeout(PAGE_TIMEOUT_MS)
     try {
       const page = await context.newPage()
-      await signInAsDana(page, `${gw}/ui/sessions`)
+      await signInAs(page, stack?.provider.issuer ?? '', `${gw}/ui/sessions`)
       expect(await page.textContent('header')).toContain('dana@example.com (responder)')
       await shot(page, 'sessions')
 
@@ -271,21 +242,6 @@ async function listedSessions(page: Page): Promise<string[]> {
     anchors.map((anchor) => anchor.getAttribute('href') ?? '')
   )
   return links.map((href) => href.slice('/ui/sessions/'.length))
-}
-
-/** Signs in at the provider's development forms as dana and lands back on `url`. */
-async function signInAsDana(page: Page, url: string): Promise<void> {
-  const issuer = provider?.issuer ?? ''
-  await page.goto(url)
-  if (!page.url().startsWith(issuer)) {
-    throw new Error(`expected the provider's sign-in, got ${page.url()}:\n${await page.content()}`)
-  }
-  await page.fill('input[name=login]', 'dana')
-  await page.fill('input[name=password]', 'any password works here')
-  await page.click('button[type=submit]')
-  await page.locator('input[name=login]').waitFor({ state: 'detached' })
-  if (page.url().startsWith(issuer)) await page.click('button[type=submit]')
-  await page.waitForURL(url)
 }
 
 async function shot(page: Page, name: string): Promise<void> {

@@ -8,33 +8,22 @@
  */
 import { execFile } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type DevState, openDevState } from '../../cli/dev/state.ts'
-import {
-  applyMigrations,
-  type DevServer,
-  startWranglerDev,
-  waitUntilServing,
-  wranglerEntry,
-} from '../../cli/dev/wrangler.ts'
+import type { DevState } from '../../cli/dev/state.ts'
+import { wranglerEntry } from '../../cli/dev/wrangler.ts'
 import {
   terminalPartKey,
   terminalPrefix,
   transcriptPrefix,
 } from '../../src/recorder/transcript-keys.ts'
-import { launchBrowser } from '../harness/browser.ts'
 import { REPO_ROOT } from '../harness/dev-stack.ts'
-import { distinctFreePorts } from '../harness/free-port.ts'
-import { signInVars } from '../harness/oidc-clients.ts'
-import { type OidcProviderHandle, startOidcProvider } from '../harness/oidc-provider.ts'
+import { type ConsoleStack, signInAs, startConsoleStack } from './support/console-stack.ts'
 
-const READY_TIMEOUT_MS = 120_000
 const PAGE_TIMEOUT_MS = 30_000
 const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url))
 const BUCKET = 'gatehouse-sessions'
@@ -56,8 +45,7 @@ const PART_1 = [
 
 let state: string
 let dev: DevState
-let gateway: DevServer | undefined
-let provider: OidcProviderHandle | undefined
+let stack: ConsoleStack | undefined
 let browser: Browser | undefined
 let gw: string
 
@@ -99,32 +87,19 @@ async function seedRecording(): Promise<void> {
 }
 
 beforeAll(async () => {
-  state = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-terminal-'))
   mkdirSync(SCREENSHOTS, { recursive: true })
-  const [port, inspectorPort] = await distinctFreePorts()
-  gw = `http://127.0.0.1:${port}`
-  provider = await startOidcProvider({ redirectUris: [`${gw}/auth/callback`] })
-  dev = await openDevState(state)
-  await applyMigrations({ root: REPO_ROOT, persistDir: dev.persistDir })
-  await seedRecording()
-  gateway = startWranglerDev({
-    root: REPO_ROOT,
-    persistDir: dev.persistDir,
-    envFile: dev.envFile,
-    port,
-    inspectorPort,
-    extraArgs: signInVars(provider.issuer, gw),
+  stack = await startConsoleStack({
+    name: 'terminal',
+    beforeServe: async (seeded, dir) => {
+      ;[dev, state] = [seeded, dir]
+      await seedRecording()
+    },
   })
-  await waitUntilServing(`${gw}/healthz`, gateway, READY_TIMEOUT_MS)
-  browser = await launchBrowser()
+  ;[gw, browser] = [stack.url, stack.browser]
 }, 180_000)
 
 afterAll(async () => {
-  await browser?.close().catch(() => {})
-  await gateway?.stop()
-  await provider?.close()
-  await dev?.release()
-  if (state) await rm(state, { recursive: true, force: true })
+  await stack?.stop()
 }, 60_000)
 
 describe('the terminal player in a real browser', () => {
@@ -143,7 +118,7 @@ describe('the terminal player in a real browser', () => {
         }
       })
       const session = `${gw}/ui/sessions/${SESSION_ID}`
-      await signInAsDana(page, session)
+      await signInAs(page, stack?.provider.issuer ?? '', session)
       expect(await page.textContent('main')).toContain('Terminal replay')
 
       await page.click('.ap-player')
@@ -167,18 +142,3 @@ describe('the terminal player in a real browser', () => {
     }
   }, 120_000)
 })
-
-/** Signs in at the provider's development forms as dana and lands back on `url`. */
-async function signInAsDana(page: Page, url: string): Promise<void> {
-  const issuer = provider?.issuer ?? ''
-  await page.goto(url)
-  if (!page.url().startsWith(issuer)) {
-    throw new Error(`expected the provider's sign-in, got ${page.url()}:\n${await page.content()}`)
-  }
-  await page.fill('input[name=login]', 'dana')
-  await page.fill('input[name=password]', 'any password works here')
-  await page.click('button[type=submit]')
-  await page.locator('input[name=login]').waitFor({ state: 'detached' })
-  if (page.url().startsWith(issuer)) await page.click('button[type=submit]')
-  await page.waitForURL(url)
-}

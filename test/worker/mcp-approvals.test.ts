@@ -6,11 +6,9 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import type { Progress } from '@modelcontextprotocol/sdk/types.js'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { PG_ROLES } from '../harness/postgres-roles.ts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { approvalDetailWith, decideWith, personToken } from './support/approvals.ts'
 import {
-  admin,
   applyPolicy,
   asAgent,
   gatewayFetch,
@@ -21,6 +19,7 @@ import {
 } from './support/gateway.ts'
 import { callTool, mcpClient, type ToolOutcome, textOf } from './support/mcp-client.ts'
 import { arrivalsWith, uniqueMarker } from './support/origin.ts'
+import { putPostgresConnection, queryAs } from './support/postgres-connections.ts'
 
 let requester: Client
 let requesterToken: string
@@ -29,27 +28,12 @@ let setupToken: string
 let dana: string
 
 async function putPostgres(name: string): Promise<void> {
-  const response = await admin('PUT', `/connections/${name}`, {
-    kind: 'postgres',
-    target: { host: '127.0.0.1', port: inject('postgresPort'), database: 'app', tls: 'disable' },
-    credential: {
-      type: 'password',
-      username: PG_ROLES.scram.user,
-      password: PG_ROLES.scram.password,
-    },
-  })
+  const response = await putPostgresConnection(name)
   expect(response.status).toBe(201)
 }
 
 async function setupSql(sql: string, params: unknown[] = []): Promise<unknown[][]> {
-  const response = await gatewayFetch(
-    '/v1/connections/mcp-approvals-setup/query',
-    asAgent(setupToken, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sql, params }),
-    })
-  )
+  const response = await queryAs(setupToken, 'mcp-approvals-setup', sql, params)
   const text = await response.text()
   expect(response.status, text).toBe(200)
   return (JSON.parse(text) as { rows: unknown[][] }).rows

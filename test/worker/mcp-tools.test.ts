@@ -7,14 +7,10 @@
 import { env } from 'cloudflare:workers'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { McpError } from '@modelcontextprotocol/sdk/types.js'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deriveMaskingKey, maskFunction } from '../../src/masking/strategies.ts'
-import { PG_ROLES } from '../harness/postgres-roles.ts'
 import {
-  admin,
   applyPolicy,
-  asAgent,
-  gatewayFetch,
   mintToken,
   originUrl,
   putHttpConnection,
@@ -23,6 +19,7 @@ import {
 } from './support/gateway.ts'
 import { callTool, mcpClient, textOf } from './support/mcp-client.ts'
 import { arrivalsWith, uniqueMarker } from './support/origin.ts'
+import { putPostgresConnection, queryAs } from './support/postgres-connections.ts'
 
 const KEY = deriveMaskingKey(
   Uint8Array.from(atob(env.CREDENTIALS_KEY as string), (char) => char.charCodeAt(0))
@@ -34,29 +31,13 @@ let narrow: Client
 let setupToken: string
 
 async function putPostgres(name: string): Promise<void> {
-  const response = await admin('PUT', `/connections/${name}`, {
-    kind: 'postgres',
-    target: { host: '127.0.0.1', port: inject('postgresPort'), database: 'app', tls: 'disable' },
-    credential: {
-      type: 'password',
-      username: PG_ROLES.scram.user,
-      password: PG_ROLES.scram.password,
-    },
-    description: `${name}: the shop`,
-  })
+  const response = await putPostgresConnection(name, { description: `${name}: the shop` })
   expect(response.status).toBe(201)
 }
 
 /** SQL as the setup agent, through the JSON API (may do anything on mcp-tools-setup). */
 async function setupSql(sql: string): Promise<unknown[][]> {
-  const response = await gatewayFetch(
-    '/v1/connections/mcp-tools-setup/query',
-    asAgent(setupToken, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sql }),
-    })
-  )
+  const response = await queryAs(setupToken, 'mcp-tools-setup', sql)
   const text = await response.text()
   expect(response.status, text).toBe(200)
   return (JSON.parse(text) as { rows: unknown[][] }).rows

@@ -3,16 +3,15 @@
  * seeded database: every lineage case is checked cell by cell against the same statement
  * run on an unmasked connection, with the masked value computed by the same strategies.
  */
+
 import { env } from 'cloudflare:workers'
-import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { deriveMaskingKey, maskFunction } from '../../src/masking/strategies.ts'
 import { createTextMasker } from '../../src/masking/text-masker.ts'
 import { DETECTOR_NAMES, type MaskStrategy } from '../../src/masking/types.ts'
 import type { BackendMessage } from '../../src/protocols/postgres/codec/backend.ts'
 import { LINEAGE_CASES } from '../harness/masking-cases.ts'
-import { PG_ROLES } from '../harness/postgres-roles.ts'
 import {
-  admin,
   applyPolicy,
   closedSession,
   gatewayFetch,
@@ -20,6 +19,7 @@ import {
   sessionsOf,
 } from './support/gateway.ts'
 import { PgTunnel } from './support/pg-tunnel.ts'
+import { putPostgresConnection } from './support/postgres-connections.ts'
 
 const KEY = deriveMaskingKey(
   Uint8Array.from(atob(env.CREDENTIALS_KEY as string), (char) => char.charCodeAt(0))
@@ -55,15 +55,7 @@ async function connect(connection: string, token = agent): Promise<PgTunnel> {
 }
 
 async function putPostgres(name: string): Promise<void> {
-  const response = await admin('PUT', `/connections/${name}`, {
-    kind: 'postgres',
-    target: { host: '127.0.0.1', port: inject('postgresPort'), database: 'app', tls: 'disable' },
-    credential: {
-      type: 'password',
-      username: PG_ROLES.scram.user,
-      password: PG_ROLES.scram.password,
-    },
-  })
+  const response = await putPostgresConnection(name)
   expect([200, 201]).toContain(response.status)
 }
 

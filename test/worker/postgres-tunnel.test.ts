@@ -1,8 +1,9 @@
-import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { PG_ROLES } from '../harness/postgres-roles.ts'
 import { approvalDetail, decideWith, pendingApproval, personToken } from './support/approvals.ts'
 import { admin, applyPolicy, closedSession, mintToken, transcriptOf } from './support/gateway.ts'
 import { PgTunnel, summarize } from './support/pg-tunnel.ts'
+import { putPostgresConnection } from './support/postgres-connections.ts'
 
 let token: string
 const open: PgTunnel[] = []
@@ -18,17 +19,7 @@ async function putPostgres(
   role: { user: string; password: string },
   extra: Record<string, unknown> = {}
 ) {
-  const response = await admin('PUT', `/connections/${name}`, {
-    kind: 'postgres',
-    target: {
-      host: '127.0.0.1',
-      port: inject('postgresPort'),
-      database: 'app',
-      tls: 'disable',
-      ...extra,
-    },
-    credential: { type: 'password', username: role.user, password: role.password },
-  })
+  const response = await putPostgresConnection(name, { role, target: extra })
   expect([200, 201]).toContain(response.status)
 }
 

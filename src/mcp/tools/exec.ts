@@ -18,6 +18,7 @@ import {
   defineTool,
   inputSchema,
   type KindTool,
+  kindToolDescription,
   ReplayRefusal,
   type ToolCall,
 } from './tool.ts'
@@ -66,15 +67,10 @@ export const execTool: KindTool = {
     definition: (grants) => ({
       name: 'exec',
       title: 'Run a shell command',
-      description: [
+      description: kindToolDescription(grants, 'ssh', [
         'Run one shell command line on an SSH host through the Gatehouse gateway and get {exitCode, signal, stdout, stderr, timedOut, truncated, masked} back.',
         'The command line is parsed and every program in it is checked against the policy before the host sees it, and it is recorded; sensitive output comes back masked.',
-        'Blocked commands return a policy.blocked error; commands that need approval return approval.pending with an approval id (then call await_approval).',
-        'Policy, first matching rule decides:',
-        ...grants
-          .filter((grant) => grant.kind === 'ssh')
-          .map((grant) => `- on ${grant.name}: ${grant.policy.join('; ')}`),
-      ].join('\n'),
+      ]),
       inputSchema: inputSchema(execSchema(connectionEnum(grants, 'ssh'))),
       annotations: { openWorldHint: true, destructiveHint: true },
     }),

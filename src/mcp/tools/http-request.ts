@@ -16,6 +16,7 @@ import {
   defineTool,
   inputSchema,
   type KindTool,
+  kindToolDescription,
   ReplayRefusal,
   type ToolCall,
 } from './tool.ts'
@@ -117,15 +118,10 @@ export const httpRequestTool: KindTool = {
     definition: (grants) => ({
       name: 'http_request',
       title: 'Call an HTTP API',
-      description: [
+      description: kindToolDescription(grants, 'http', [
         'Send one HTTP request to an HTTP connection through the Gatehouse gateway, which adds the credential, and get {status, headers, body} back (the body as text, masked where the policy says; base64 in bodyBase64 when it is not text).',
         'Every request is checked against the policy before it reaches the API and is recorded.',
-        'Blocked requests return a policy.blocked error; requests that need approval return approval.pending with an approval id (then call await_approval).',
-        'Policy, first matching rule decides:',
-        ...grants
-          .filter((grant) => grant.kind === 'http')
-          .map((grant) => `- on ${grant.name}: ${grant.policy.join('; ')}`),
-      ].join('\n'),
+      ]),
       inputSchema: inputSchema(httpSchema(connectionEnum(grants, 'http'))),
       annotations: { openWorldHint: true, destructiveHint: true },
     }),

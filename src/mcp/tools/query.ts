@@ -14,6 +14,7 @@ import {
   defineTool,
   inputSchema,
   type KindTool,
+  kindToolDescription,
   ReplayRefusal,
   type ToolCall,
 } from './tool.ts'
@@ -73,15 +74,10 @@ export const queryTool: KindTool = {
     definition: (grants) => ({
       name: 'query',
       title: 'Run SQL',
-      description: [
+      description: kindToolDescription(grants, 'postgres', [
         'Run one SQL statement on a Postgres connection through the Gatehouse gateway and get the rows back as JSON ({columns, rows, rowCount, command, truncated, masked}).',
         'Every statement is checked against the policy before it reaches the database and is recorded; sensitive values come back masked.',
-        'Blocked statements return a policy.blocked error; statements that need approval return approval.pending with an approval id (then call await_approval).',
-        'Policy, first matching rule decides:',
-        ...grants
-          .filter((grant) => grant.kind === 'postgres')
-          .map((grant) => `- on ${grant.name}: ${grant.policy.join('; ')}`),
-      ].join('\n'),
+      ]),
       inputSchema: inputSchema(querySchema(connectionEnum(grants, 'postgres'))),
       annotations: { openWorldHint: true, destructiveHint: true },
     }),

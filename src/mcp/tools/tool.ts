@@ -115,6 +115,32 @@ export function inputSchema(schema: z.ZodType): Tool['inputSchema'] {
   return { ...json, type: 'object' } as Tool['inputSchema']
 }
 
+/**
+ * A kind tool's description: what it does (`about`, one sentence per line), the refusals a
+ * model should expect, then the policy of each of the caller's connections of `kind`.
+ */
+export function kindToolDescription(
+  grants: readonly GrantedConnection[],
+  kind: ConnectionKind,
+  about: readonly string[]
+): string {
+  return [
+    ...about,
+    `Blocked ${NOUNS[kind]} return a policy.blocked error; ${NOUNS[kind]} that need approval return approval.pending with an approval id (then call await_approval).`,
+    'Policy, first matching rule decides:',
+    ...grants
+      .filter((grant) => grant.kind === kind)
+      .map((grant) => `- on ${grant.name}: ${grant.policy.join('; ')}`),
+  ].join('\n')
+}
+
+const NOUNS: Record<ConnectionKind, string> = {
+  http: 'requests',
+  postgres: 'statements',
+  mysql: 'statements',
+  ssh: 'commands',
+}
+
 /** `connection` in a definition: one of the caller's connections of the tool's kind. */
 export function connectionEnum(grants: readonly GrantedConnection[], kind: ConnectionKind) {
   const names = grants.filter((grant) => grant.kind === kind).map((grant) => grant.name)
