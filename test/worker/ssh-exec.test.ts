@@ -7,6 +7,7 @@ import {
   errorOf,
   gatewayFetch,
   mintToken,
+  sessionsOf,
   transcriptOf,
 } from './support/gateway.ts'
 import { type ExecBody, execRequest, putSshConnection, sshd } from './support/ssh.ts'
@@ -174,6 +175,32 @@ describe('exec API', () => {
     caller.abort()
     await reader.cancel().catch(() => {})
     await new Promise((resolve) => setTimeout(resolve, 3_000))
+    expect(await exists(path)).toBe(false)
+  })
+
+  it('lets a responder kill a long-running command', async () => {
+    const path = marker('killed')
+    const running = execRequest('box', token, { command: `sleep 20; touch ${path}` })
+    const deadline = Date.now() + 10_000
+    let id: string | undefined
+    while (!id && Date.now() < deadline) {
+      const open = (await sessionsOf('agent:ssh-bot')).find(
+        (row) => row.status === 'open' && row.protocol === 'ssh-api'
+      )
+      id = open?.id
+      if (!id) await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect(id, 'the running command is indexed as an open session').toBeDefined()
+    const started = Date.now()
+    expect((await admin('POST', `/sessions/${id}/kill`, { reason: 'runaway' })).status).toBe(200)
+    const response = await running
+    expect(Date.now() - started).toBeLessThan(5_000)
+    await response.body?.cancel()
+    const events = await transcriptOf(id as string)
+    expect(events.find((event) => event.type === 'access.refused')?.data).toMatchObject({
+      code: 'session.killed',
+      reason: 'runaway',
+    })
     expect(await exists(path)).toBe(false)
   })
 

@@ -18,6 +18,9 @@ import { openSshOrigin, type SshOrigin } from '../origin.ts'
 import { DEFAULT_EXEC_TIMEOUT_SECONDS, type ExecRequest, type ExecResult } from './exec-request.ts'
 import { commandSummary, OutputTap } from './output-tap.ts'
 
+/** A command still running after this can be killed by a responder (containment/kill.ts). */
+const KILL_SWITCH_AFTER_MS = 1_000
+
 /** stdout and stderr each held at most in a JSON response; stream for more. */
 export const MAX_COLLECTED_BYTES = 8 * 1024 * 1024
 
@@ -113,8 +116,14 @@ async function forwardExec(
     timedOut = true
     stop()
   }, seconds * 1000)
-  const killed = session.killed
-  killed.addEventListener('abort', stop, { once: true })
+  // The kill switch costs a Durable Object call and an index write: armed only for commands
+  // that outlive a quick one, so a short exec pays nothing for it.
+  let killed: AbortSignal | undefined
+  const arming = setTimeout(() => {
+    killed = session.killed
+    killed.addEventListener('abort', stop, { once: true })
+    if (killed.aborted) stop()
+  }, KILL_SWITCH_AFTER_MS)
 
   const stdoutTap = new OutputTap()
   const stderrTap = new OutputTap()
@@ -131,7 +140,8 @@ async function forwardExec(
 
   const exit: Promise<ExitInfo> = open.exit.finally(async () => {
     clearTimeout(timer)
-    killed.removeEventListener('abort', stop)
+    clearTimeout(arming)
+    killed?.removeEventListener('abort', stop)
     await stdinDone
     await origin.close().catch(() => {})
   })
@@ -145,7 +155,7 @@ async function forwardExec(
   )
   const settled = ended.then((end): Outcome => {
     const bytes = origin.bytes()
-    if (killed.aborted) throw killed.reason
+    if (killed?.aborted) throw killed.reason
     return {
       status: end.timedOut ? 'error' : 'ok',
       ...(end.timedOut ? { errorCode: 'origin.timeout' } : {}),
