@@ -1,9 +1,11 @@
 /**
- * HTTP proxy latency, one run, three paths to the same origin: direct, through a bare
- * pass-through Worker, and through Gatehouse (authenticate, authorize, 101-rule policy,
- * write-ahead transcript to R2 + D1 index, credential injection, outcome recorded).
- * Both Workers run under `wrangler dev` on local D1/R2. Requests are sequential over
- * keep-alive connections and interleaved round by round, so drift hits all three alike.
+ * HTTP proxy latency, one run, four paths to the same origin: direct, through a bare
+ * pass-through Worker, through the same Worker after one D1 read and one R2 put (the
+ * storage floor of any design that checks revocation and writes ahead), and through
+ * Gatehouse (authenticate, authorize, 101-rule policy, write-ahead transcript to R2 + D1
+ * index, credential injection, outcome recorded). All Workers run under `wrangler dev` on
+ * local D1/R2. Requests are sequential over keep-alive connections and interleaved round
+ * by round, so drift hits all of them alike.
  */
 
 import { Agent, request as httpRequest } from 'node:http'
@@ -12,6 +14,7 @@ import type { BenchGateway } from './bench-gateway.ts'
 import { startBenchOrigin } from './origin.ts'
 import { hundredRulePolicy } from './policy-decision.ts'
 import { summarize } from './stats.ts'
+import { benchStorageFloor, type StorageFloor } from './storage-floor.ts'
 
 const WARMUP_ROUNDS = 200
 const ROUNDS = 1000
@@ -20,7 +23,7 @@ const ROUND_GAP_MS = 10
 const BACK_TO_BACK_ROUNDS = 500
 
 type Target = {
-  name: 'direct' | 'passthrough' | 'gateway'
+  name: 'direct' | 'passthrough' | 'floor' | 'gateway'
   port: number
   path: string
   headers: Record<string, string>
@@ -33,15 +36,21 @@ export type HttpLatencyResult = {
   millis: Record<Target['name'], { p50: number; p99: number; mean: number }>
   /** Gatehouse p50 divided by the pass-through Worker p50. */
   gatewayOverPassthroughP50: number
+  /** The storage floor's p50 divided by the pass-through Worker's: below this no design goes. */
+  floorOverPassthroughP50: number
+  /** Gatehouse p50 divided by the storage floor's: what Gatehouse adds beyond it. */
+  gatewayOverFloorP50: number
   /** (Gatehouse − direct) divided by (pass-through − direct), at p50. */
   addedOverPassthroughAddedP50: number
-  addedP50Millis: { passthrough: number; gateway: number }
+  addedP50Millis: { passthrough: number; floor: number; gateway: number }
 }
+
+export type HttpBench = { runs: HttpLatencyResult[]; storageFloor: StorageFloor }
 
 export async function benchHttpLatency(
   gateway: BenchGateway,
   log: (line: string) => void
-): Promise<HttpLatencyResult[]> {
+): Promise<HttpBench> {
   const origin = await startBenchOrigin()
   try {
     const passthrough = await gateway.startPassthrough(origin.url)
@@ -51,6 +60,12 @@ export async function benchHttpLatency(
     const targets: Target[] = [
       { name: 'direct', port: originPort, path: '/bench/items?page=1', headers: {} },
       { name: 'passthrough', port: passthrough.port, path: '/bench/items?page=1', headers: {} },
+      {
+        name: 'floor',
+        port: passthrough.port,
+        path: '/__floor/bench/items?page=1',
+        headers: {},
+      },
       {
         name: 'gateway',
         port: gateway.port,
@@ -73,7 +88,9 @@ export async function benchHttpLatency(
       await measure(targets, agent, BACK_TO_BACK_ROUNDS, 0)
     )
     agent.destroy()
-    return [spaced, backToBack]
+    log('local D1 and R2 simulator rates')
+    const storageFloor = await benchStorageFloor(passthrough.port)
+    return { runs: [spaced, backToBack], storageFloor }
   } finally {
     await origin.close()
   }
@@ -108,7 +125,7 @@ async function measure(
   rounds: number,
   gapMs: number
 ): Promise<Latencies> {
-  const latencies: Latencies = { direct: [], passthrough: [], gateway: [] }
+  const latencies: Latencies = { direct: [], passthrough: [], floor: [], gateway: [] }
   for (let round = 0; round < rounds; round++) {
     // Rotate the order so no target always runs first (or right after the gateway).
     for (let i = 0; i < targets.length; i++) {
@@ -143,17 +160,25 @@ function result(mode: string, rounds: number, latencies: Latencies): HttpLatency
   const millis = {
     direct: rounded(summarize(latencies.direct)),
     passthrough: rounded(summarize(latencies.passthrough)),
+    floor: rounded(summarize(latencies.floor)),
     gateway: rounded(summarize(latencies.gateway)),
   }
   const passAdded = millis.passthrough.p50 - millis.direct.p50
+  const floorAdded = millis.floor.p50 - millis.direct.p50
   const gatewayAdded = millis.gateway.p50 - millis.direct.p50
   return {
     mode,
     rounds,
     millis,
     gatewayOverPassthroughP50: round(millis.gateway.p50 / millis.passthrough.p50),
+    floorOverPassthroughP50: round(millis.floor.p50 / millis.passthrough.p50),
+    gatewayOverFloorP50: round(millis.gateway.p50 / millis.floor.p50),
     addedOverPassthroughAddedP50: round(gatewayAdded / passAdded),
-    addedP50Millis: { passthrough: round(passAdded), gateway: round(gatewayAdded) },
+    addedP50Millis: {
+      passthrough: round(passAdded),
+      floor: round(floorAdded),
+      gateway: round(gatewayAdded),
+    },
   }
 }
 
