@@ -1,8 +1,8 @@
 /**
  * Writes one session's transcript to R2 as hash-chained NDJSON chunks and keeps its D1
- * index row current. `writeAhead` is the write-before-forward guarantee: it resolves
- * only once the event is durable in R2 and indexed in D1, and throws
- * `recorder.unavailable` otherwise, so the caller refuses the command.
+ * index row current. `writeAheadCommands` is the write-before-forward guarantee: it
+ * resolves only once the events are durable in R2, and throws `recorder.unavailable`
+ * otherwise, so the caller refuses the command. The D1 row follows each chunk.
  */
 import type { Database } from '../db/client.ts'
 import { GatehouseError } from '../errors.ts'
@@ -48,6 +48,7 @@ export class SessionRecorder {
   #indexedAt: number | null = null
   #endedAt: number | null = null
   #writing: Promise<void> = Promise.resolve()
+  #indexed: Promise<void> = Promise.resolve()
   /** `at` of the first and the latest event: the manifest's time range. */
   #firstAt: string | undefined
   #lastAt = ''
@@ -92,7 +93,7 @@ export class SessionRecorder {
   ): Promise<number[]> {
     const seqs = entries.map((entry) => this.append('command', entry))
     try {
-      await this.flush()
+      await this.#writeNextChunk()
     } catch (error) {
       throw new GatehouseError(
         'recorder.unavailable',
@@ -116,11 +117,13 @@ export class SessionRecorder {
     this.append('session.detail', data)
   }
 
-  /** Writes every queued event as the next chunk. Chunks are written one at a time, in order. */
-  flush(): Promise<void> {
-    const run = this.#writing.catch(() => {}).then(() => this.#writeChunk())
-    this.#writing = run
-    return run
+  /**
+   * Writes every queued event as the next chunk, then waits for the index row too.
+   * Chunks are written one at a time, in order; so are index rows.
+   */
+  async flush(): Promise<void> {
+    await this.#writeNextChunk()
+    await this.#indexed
   }
 
   /**
@@ -128,10 +131,16 @@ export class SessionRecorder {
    * then marks the index row closed (so a closed row means the manifest is there).
    */
   async close(details: Record<string, unknown> = {}): Promise<void> {
-    if (this.#endedAt !== null) return this.#writing
+    if (this.#endedAt !== null) return this.#writing.then(() => this.#indexed)
     this.append('session.end', { ...details })
     this.#endedAt = this.#store.now()
     await this.flush()
+  }
+
+  #writeNextChunk(): Promise<void> {
+    const run = this.#writing.catch(() => {}).then(() => this.#writeChunk())
+    this.#writing = run
+    return run
   }
 
   async #writeChunk(): Promise<void> {
@@ -142,40 +151,39 @@ export class SessionRecorder {
       this.#indexedAt === null || closing || now - this.#indexedAt >= INDEX_REFRESH_MS
     if (events.length === 0 && !indexDue) return
 
-    const { lines, lastHash: prev } = await chainEvents(this.id, this.#lastHash, events)
-    const next = {
-      lastHash: prev,
-      chunks: events.length ? this.#chunks + 1 : this.#chunks,
-      tally: events.reduce(tallyEvent, this.#tally),
-    }
-    const durable = { lastHash: this.#lastHash, chunks: this.#chunks, tally: this.#tally }
-    const writeChunk = async () => {
-      if (!events.length) return
-      await this.#putChunk(this.#chunks, lines, prev)
+    if (events.length) {
+      const { lines, lastHash } = await chainEvents(this.id, this.#lastHash, events)
+      await this.#putChunk(this.#chunks, lines, lastHash)
       // Durable: advance the chain now, so a retry never rewrites a (write-once) chunk.
       this.#pending.splice(0, events.length)
-      this.#lastHash = next.lastHash
-      this.#chunks = next.chunks
-      this.#tally = next.tally
+      this.#lastHash = lastHash
+      this.#chunks++
+      this.#tally = events.reduce(tallyEvent, this.#tally)
     }
+    // A closed row promises a signed manifest: without one the session reads as cut short.
+    const [manifest] = closing ? await Promise.allSettled([this.#putManifest()]) : []
+    if (indexDue) this.#queueIndex(now, closing && manifest?.status === 'fulfilled')
+    if (manifest?.status === 'rejected') throw manifest.reason
+  }
 
-    if (closing || !indexDue) {
-      // Off the critical path: chunk first, so the index never claims what R2 lacks.
-      await writeChunk()
-      // A closed row promises a signed manifest: without one the session reads as cut short.
-      const [manifest] = closing ? await Promise.allSettled([this.#putManifest()]) : []
-      if (indexDue) await this.#writeIndex(next, closing && manifest?.status === 'fulfilled')
-      if (manifest?.status === 'rejected') throw manifest.reason
-    } else {
-      // Write-ahead: both in parallel; if the chunk failed, put the index back.
-      const [chunk, index] = await Promise.allSettled([writeChunk(), this.#writeIndex(next, false)])
-      if (chunk.status === 'rejected') {
-        if (index.status === 'fulfilled') await this.#writeIndex(durable, false).catch(() => {})
-        throw chunk.reason
-      }
-      if (index.status === 'rejected') throw index.reason
-    }
-    if (indexDue) this.#indexedAt = now
+  /**
+   * Queues the index row as of now. It follows the chunk, so it never claims what R2
+   * lacks, and it is not awaited by the write-ahead: the command waits for R2 only.
+   */
+  #queueIndex(now: number, closed: boolean): void {
+    const state = { lastHash: this.#lastHash, chunks: this.#chunks, tally: this.#tally }
+    this.#indexedAt = now
+    const write = this.#indexed
+      .catch(() => {})
+      .then(() => this.#writeIndex(state, closed))
+      .catch((error: unknown) => {
+        // The next chunk (or close) writes the row again.
+        this.#indexedAt = null
+        throw error
+      })
+    // Awaited by flush and close; a write-ahead alone never looks, so never unhandled.
+    write.catch(() => {})
+    this.#indexed = write
   }
 
   #writeIndex(
