@@ -72,6 +72,33 @@ export class GatehouseClient {
 
   /** Calls the gateway and returns the body as text (2xx only). */
   async raw(method: string, path: string, options: RequestOptions = {}): Promise<RawResponse> {
+    const response = await this.#fetch(method, path, options)
+    const result: RawResponse = {
+      status: response.status,
+      contentType: response.headers.get('content-type') ?? '',
+      text: await response.text(),
+    }
+    if (response.status >= 200 && response.status < 300) return result
+    throw refusalFrom(result, this.gateway)
+  }
+
+  /** Calls the gateway and returns the body's bytes exactly (2xx only). */
+  async bytes(method: string, path: string, options: RequestOptions = {}): Promise<Uint8Array> {
+    const response = await this.#fetch(method, path, options)
+    if (response.status >= 200 && response.status < 300) {
+      return new Uint8Array(await response.arrayBuffer())
+    }
+    throw refusalFrom(
+      {
+        status: response.status,
+        contentType: response.headers.get('content-type') ?? '',
+        text: await response.text(),
+      },
+      this.gateway
+    )
+  }
+
+  async #fetch(method: string, path: string, options: RequestOptions): Promise<Response> {
     const url = new URL(`${this.gateway}${path}`)
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined && value !== '') url.searchParams.set(key, String(value))
@@ -91,9 +118,8 @@ export class GatehouseClient {
       body = options.body
     }
 
-    let response: Response
     try {
-      response = await fetch(url, {
+      return await fetch(url, {
         method,
         headers,
         body,
@@ -103,13 +129,6 @@ export class GatehouseClient {
     } catch (error) {
       throw new GatewayUnreachableError(this.gateway, describeFetchFailure(error))
     }
-    const result: RawResponse = {
-      status: response.status,
-      contentType: response.headers.get('content-type') ?? '',
-      text: await response.text(),
-    }
-    if (response.status >= 200 && response.status < 300) return result
-    throw refusalFrom(result, this.gateway)
   }
 }
 

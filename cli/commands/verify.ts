@@ -2,14 +2,24 @@
  * `gatehouse verify SESSION [--file export.ndjson] [--keys jwks.json]`: checks a session
  * recording on this machine. It fetches the export (or reads a downloaded one) and the
  * gateway's public signing keys (or a pinned copy), then runs the same verification as
- * the gateway, never taking the gateway's word for the verdict.
+ * the gateway, never taking the gateway's word for the verdict. Terminal recordings (SSH)
+ * are downloaded part by part and hashed here against the digests the transcript names.
  *
- * Exit codes: 0 intact, 2 incomplete (cut short: verified up to its last event), 1 tampered.
+ * Exit codes: 0 intact, 2 incomplete (cut short: verified up to its last event), 1 tampered
+ * (the transcript, or a terminal recording it names).
  */
+import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
+import { z } from 'zod'
 import { isManifestLine } from '../../src/evidence/manifest.ts'
 import { type SigningJwk, SigningKeySet } from '../../src/evidence/signing-key.ts'
+import {
+  checkTerminalParts,
+  recordedParts,
+  type StoredPart,
+  type TerminalEvidence,
+} from '../../src/evidence/terminal-evidence.ts'
 import {
   type Problem,
   type TranscriptVerdict,
@@ -50,10 +60,17 @@ export function registerVerifyCommand(program: Command): void {
               .then((response) => response.text),
         signingKeys(client, options.keys),
       ])
-      const verdict = await verifyTranscript({ sessionId: session, ...splitExport(text), keys })
-      if (json) printJson(verdict)
-      else printVerdict(verdict)
-      process.exitCode = EXIT_CODES[verdict.status]
+      const evidence = splitExport(text)
+      const verdict = await verifyTranscript({ sessionId: session, ...evidence, keys })
+      const recorded = recordedParts(evidence.lines)
+      const terminals = options.file ? undefined : await checkTerminals(client, session, recorded)
+      if (json) printJson({ ...verdict, ...(terminals ? { terminals } : {}) })
+      else {
+        printVerdict(verdict)
+        printTerminals(terminals, recorded.size)
+      }
+      const terminalsTampered = (terminals?.problems.length ?? 0) > 0
+      process.exitCode = terminalsTampered ? EXIT_CODES.tampered : EXIT_CODES[verdict.status]
     })
 }
 
@@ -64,6 +81,64 @@ export function splitExport(text: string): { lines: string[]; manifest: string |
   if (last !== undefined && isManifestLine(last))
     return { lines: lines.slice(0, -1), manifest: last }
   return { lines, manifest: undefined }
+}
+
+const TerminalPartList = z.object({
+  parts: z.array(
+    z.object({
+      key: z.string(),
+      terminal: z.number().int().nonnegative(),
+      part: z.number().int().nonnegative(),
+    })
+  ),
+})
+
+/**
+ * Downloads every terminal part the gateway stores for the session and hashes it here;
+ * undefined when the session has no terminal recording and the transcript names none.
+ */
+async function checkTerminals(
+  client: GatehouseClient,
+  session: string,
+  recorded: ReadonlyMap<string, string>
+): Promise<TerminalEvidence | undefined> {
+  const base = `/v1/admin/sessions/${encodeURIComponent(session)}/terminal-parts`
+  const listed = TerminalPartList.safeParse(await client.json<unknown>('GET', base))
+  if (!listed.success) {
+    throw new CliError('gateway.bad_response', `${client.gateway}${base} is not a part list.`)
+  }
+  if (listed.data.parts.length === 0 && recorded.size === 0) return undefined
+  const stored: StoredPart[] = []
+  for (const part of listed.data.parts) {
+    const bytes = await client.bytes('GET', `${base}/${part.terminal}/${part.part}`, {
+      accept: 'application/x-asciicast',
+    })
+    stored.push({ ...part, sha256: createHash('sha256').update(bytes).digest('hex') })
+  }
+  return checkTerminalParts(stored, recorded)
+}
+
+function printTerminals(terminals: TerminalEvidence | undefined, recorded: number): void {
+  if (!terminals) {
+    if (recorded > 0) {
+      print(
+        `Terminal recordings: ${recorded} part${recorded === 1 ? '' : 's'} named by the ` +
+          'transcript, not checked (--file holds the transcript only).'
+      )
+    }
+    return
+  }
+  if (terminals.problems.length === 0) {
+    print(
+      `Terminal recordings: all ${terminals.verified} part${terminals.verified === 1 ? '' : 's'} ` +
+        'match the digests in the transcript.'
+    )
+    return
+  }
+  print(
+    `Terminal recordings: TAMPERED (${terminals.verified} of ${terminals.recorded} recorded parts match):`
+  )
+  for (const problem of terminals.problems) print(`  ${problem}`)
 }
 
 async function signingKeys(

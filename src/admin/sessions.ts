@@ -1,6 +1,6 @@
 /**
  * /v1/admin/sessions: the D1 index with filters and keyset paging, and each transcript
- * with its signed manifest, its verification and its export.
+ * with its signed manifest, its verification, its export and its terminal recordings.
  */
 import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm'
 import { Hono } from 'hono'
@@ -11,6 +11,8 @@ import { GatehouseError } from '../errors.ts'
 import { signingKeyOf } from '../evidence/signing-key.ts'
 import { verifyTranscript } from '../evidence/verify-transcript.ts'
 import { verifyChain } from '../recorder/hash-chain.ts'
+import { listTerminalParts } from '../recorder/terminal-parts.ts'
+import { TERMINAL_PREFIX, terminalPartKey, terminalPrefix } from '../recorder/transcript-keys.ts'
 import { readManifest, readTranscriptLines } from '../recorder/transcript-reader.ts'
 import { parseWith } from './body.ts'
 
@@ -124,6 +126,50 @@ sessionRoutes.get('/:id/export', async (c) => {
   return c.body(body.map((line) => `${line}\n`).join(''), 200, {
     'content-type': 'application/x-ndjson',
     'content-disposition': `attachment; filename="gatehouse-session-${row.id}.ndjson"`,
+  })
+})
+
+/**
+ * The session's terminal recordings (asciicast parts) as stored, for `gatehouse verify` to
+ * download and hash itself: the list, then each part's bytes exactly as written.
+ */
+sessionRoutes.get('/:id/terminal-parts', async (c) => {
+  const row = await sessionRow(c.var.gateway.db, c.req.param('id'))
+  const parts = await listTerminalParts(
+    c.var.gateway.bucket,
+    `${row.transcriptPrefix}${TERMINAL_PREFIX}`,
+    row.transcriptPrefix
+  )
+  return c.json({
+    session: row.id,
+    parts: parts.map(({ key, terminal, part, size }) => ({ key, terminal, part, size })),
+  })
+})
+
+const PartParams = z.object({
+  terminal: z.coerce.number().int().min(0).max(999_999),
+  part: z.coerce.number().int().min(0).max(999_999),
+})
+
+sessionRoutes.get('/:id/terminal-parts/:terminal/:part', async (c) => {
+  const { terminal, part } = parseWith(
+    PartParams,
+    { terminal: c.req.param('terminal'), part: c.req.param('part') },
+    'request.invalid',
+    'Invalid terminal part'
+  )
+  const row = await sessionRow(c.var.gateway.db, c.req.param('id'))
+  const key = terminalPartKey(terminalPrefix(row.transcriptPrefix, terminal), part)
+  const object = await c.var.gateway.bucket.get(key)
+  if (!object) {
+    throw new GatehouseError(
+      'resource.not_found',
+      `Session "${row.id}" has no part ${part} of terminal ${terminal}.`
+    )
+  }
+  return c.body(object.body, 200, {
+    'content-type': 'application/x-asciicast',
+    'content-length': String(object.size),
   })
 })
 

@@ -26,6 +26,7 @@ import { listConnections, viewConnection } from '../connections/store.ts'
 import { killSession } from '../containment/kill.ts'
 import { agentTokens, approvals, connections, sessions } from '../db/schema.ts'
 import { GatehouseError } from '../errors.ts'
+import { recordedParts } from '../evidence/terminal-evidence.ts'
 import {
   getAgentToken,
   listAgentTokens,
@@ -46,7 +47,7 @@ import { MAX_KILL_REASON_CHARS, SessionPage } from './pages/session-page.tsx'
 import { SessionsPage } from './pages/sessions-page.tsx'
 import { TokensPage } from './pages/tokens-page.tsx'
 import { parseSessionFilters, sessionListQuery, sessionPage } from './session-list.ts'
-import { checkRecording, type RecordingCheck, recordedParts } from './terminal-integrity.ts'
+import { checkRecording, type RecordingCheck } from './terminal-integrity.ts'
 import { grantTerminalPlayer, terminalAsset } from './terminal-player-assets.ts'
 import {
   findTerminalRecording,

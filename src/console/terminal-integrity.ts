@@ -12,27 +12,6 @@ export type RecordingCheck = {
   problems: string[]
 }
 
-/** The parts each `terminal` event of the transcript names: key → SHA-256 (hex). */
-export function recordedParts(lines: readonly string[]): Map<string, string> {
-  const parts = new Map<string, string>()
-  for (const line of lines) {
-    if (!line.includes('"type":"terminal"')) continue
-    try {
-      const event = JSON.parse(line) as {
-        type?: unknown
-        data?: { key?: unknown; sha256?: unknown }
-      }
-      const { key, sha256 } = event.data ?? {}
-      if (event.type === 'terminal' && typeof key === 'string' && typeof sha256 === 'string') {
-        parts.set(key, sha256)
-      }
-    } catch {
-      // An unreadable line is the transcript verdict's business, not this check's.
-    }
-  }
-  return parts
-}
-
 export function checkRecording(
   recording: TerminalRecording,
   recorded: ReadonlyMap<string, string>,

@@ -5,25 +5,13 @@
  * file). Streaming keeps the Worker's memory flat; a size bound keeps a browser from being
  * handed a recording it cannot hold.
  */
-import { toHex } from '../encoding.ts'
+import { listTerminalParts, type TerminalPart } from '../recorder/terminal-parts.ts'
 import { TERMINAL_PREFIX, terminalPrefix } from '../recorder/transcript-keys.ts'
 
 /** Most the player is served of one terminal; a longer one is cut at a part boundary. */
 export const MAX_TERMINAL_CAST_BYTES = 64 * 1024 * 1024
 /** Parts requested from R2 before the client reaches them. */
 const READ_AHEAD_PARTS = 4
-/** Listing pages read for one session's terminals (1,000 keys each). */
-const MAX_LIST_PAGES = 20
-
-const PART_KEY = new RegExp(`^${TERMINAL_PREFIX}(\\d{1,6})/(\\d{6})\\.cast$`)
-
-export type TerminalPart = {
-  key: string
-  part: number
-  size: number
-  /** The SHA-256 R2 computed when the part was written (hex), when it was given one. */
-  sha256?: string
-}
 
 /** One recorded terminal: its number, its contiguous parts from part 0, and their size. */
 export type TerminalRecording = {
@@ -39,7 +27,7 @@ export async function listTerminalRecordings(
   bucket: R2Bucket,
   prefix: string
 ): Promise<TerminalRecording[]> {
-  return recordingsFrom(await listParts(bucket, `${prefix}${TERMINAL_PREFIX}`, prefix))
+  return recordingsFrom(await listTerminalParts(bucket, `${prefix}${TERMINAL_PREFIX}`, prefix))
 }
 
 /** One terminal's recording, or undefined when it has no part 0. */
@@ -48,7 +36,7 @@ export async function findTerminalRecording(
   prefix: string,
   terminal: number
 ): Promise<TerminalRecording | undefined> {
-  const parts = await listParts(bucket, terminalPrefix(prefix, terminal), prefix)
+  const parts = await listTerminalParts(bucket, terminalPrefix(prefix, terminal), prefix)
   return recordingsFrom(parts).find((recording) => recording.terminal === terminal)
 }
 
@@ -97,44 +85,13 @@ export function terminalCastStream(
   })
 }
 
-async function listParts(
-  bucket: R2Bucket,
-  listPrefix: string,
-  sessionPrefix: string
-): Promise<(TerminalPart & { terminal: number })[]> {
-  const parts: (TerminalPart & { terminal: number })[] = []
-  let cursor: string | undefined
-  for (let page = 0; page < MAX_LIST_PAGES; page++) {
-    const listed = await bucket.list({ prefix: listPrefix, ...(cursor ? { cursor } : {}) })
-    for (const object of listed.objects) {
-      const match = PART_KEY.exec(object.key.slice(sessionPrefix.length))
-      if (!match) continue
-      parts.push({
-        key: object.key,
-        terminal: Number(match[1]),
-        part: Number(match[2]),
-        size: object.size,
-        ...sha256Of(object),
-      })
-    }
-    cursor = listed.truncated ? listed.cursor : undefined
-    if (!cursor) break
-  }
-  return parts
-}
-
-function sha256Of(object: R2Object): { sha256?: string } {
-  const digest = object.checksums.sha256
-  return digest ? { sha256: toHex(new Uint8Array(digest)) } : {}
-}
-
 /** Groups parts by terminal, keeping each one's contiguous run from part 0 within the bound. */
-function recordingsFrom(parts: (TerminalPart & { terminal: number })[]): TerminalRecording[] {
+function recordingsFrom(parts: TerminalPart[]): TerminalRecording[] {
   const byTerminal = new Map<number, TerminalPart[]>()
-  for (const { terminal, ...part } of parts) {
-    const list = byTerminal.get(terminal) ?? []
+  for (const part of parts) {
+    const list = byTerminal.get(part.terminal) ?? []
     list.push(part)
-    byTerminal.set(terminal, list)
+    byTerminal.set(part.terminal, list)
   }
   const recordings: TerminalRecording[] = []
   for (const [terminal, list] of byTerminal) {

@@ -1,13 +1,17 @@
 /**
  * The real OpenSSH client through `gatehouse connect`: commands, a refusal, an
- * interactive session on a remote pty, the gateway's host key pinned in known_hosts, and
- * file transfer refused. The sshd is the private one of the e2e setup (`box`).
+ * interactive session on a remote pty (its recording checked by `gatehouse verify`), the
+ * gateway's host key pinned in known_hosts, and file transfer refused. The sshd is the private one of the e2e setup (`box`).
  */
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { wranglerEntry } from '../../cli/dev/wrangler.ts'
+import { REPO_ROOT } from '../harness/dev-stack.ts'
+import { gatehouse } from './support/cli.ts'
 import { eventually } from './support/gateway.ts'
 import { startTunnel, type Tunnel } from './support/postgres.ts'
 import { SSH_CONNECTION } from './support/ssh-connections.ts'
@@ -58,10 +62,6 @@ function ssh(args: string[], input?: string, binary = 'ssh'): Promise<Run> {
 
 /** `keyExchanges` of the latest closed SSH sessions on `box`, from their transcripts. */
 async function recentKeyExchangeCounts(): Promise<number[]> {
-  const admin = (path: string) =>
-    fetch(`${inject('gatewayUrl')}${path}`, {
-      headers: { authorization: `Bearer ${inject('adminToken')}` },
-    })
   const listed = (await (
     await admin(`/v1/admin/sessions?protocol=ssh&connection=${SSH_CONNECTION}&limit=5`)
   ).json()) as { sessions: { id: string; status: string }[] }
@@ -76,6 +76,30 @@ async function recentKeyExchangeCounts(): Promise<number[]> {
     if (end?.data.keyExchanges !== undefined) counts.push(end.data.keyExchanges)
   }
   return counts
+}
+
+function admin(path: string): Promise<Response> {
+  return fetch(`${inject('gatewayUrl')}${path}`, {
+    headers: { authorization: `Bearer ${inject('adminToken')}` },
+  })
+}
+
+type StoredPart = { key: string; terminal: number; part: number }
+
+/** The newest closed SSH session on `box` with a recorded terminal, and its parts. */
+async function latestClosedTerminalSession(): Promise<{ id: string; parts: StoredPart[] }> {
+  const listed = (await (
+    await admin(`/v1/admin/sessions?protocol=ssh&connection=${SSH_CONNECTION}&limit=5`)
+  ).json()) as { sessions: { id: string; status: string }[] }
+  for (const session of listed.sessions) {
+    const { parts } = (await (
+      await admin(`/v1/admin/sessions/${session.id}/terminal-parts`)
+    ).json()) as { parts: StoredPart[] }
+    if (parts.length === 0) continue
+    if (session.status !== 'closed') throw new Error(`session ${session.id} is still open`)
+    return { id: session.id, parts }
+  }
+  throw new Error('no SSH session with a terminal recording yet')
 }
 
 beforeAll(async () => {
@@ -140,6 +164,52 @@ describe('OpenSSH through gatehouse connect', () => {
     )
     expect(result.stdout).toContain('interactive-42')
     expect(result.code).toBe(4)
+  })
+
+  it('gatehouse verify hashes the recorded terminal part by part, and names a part altered in R2', async () => {
+    const result = await ssh(['-tt', 'agent@127.0.0.1'], 'echo verified-$((6*7))\nexit 0\n')
+    expect(result.stdout).toContain('verified-42')
+    const { id, parts } = await eventually(latestClosedTerminalSession)
+    expect(parts.length).toBeGreaterThan(0)
+
+    const intact = await gatehouse(['verify', id])
+    expect(intact.code, intact.stderr).toBe(0)
+    expect(intact.stdout).toContain(`Session ${id}: intact.`)
+    expect(intact.stdout).toContain(
+      `Terminal recordings: all ${parts.length} part${parts.length === 1 ? '' : 's'} match the digests in the transcript.`
+    )
+    // A downloaded export holds the transcript only: the parts it names are not vouched for.
+    const exported = join(mkdtempSync(join(tmpdir(), 'gatehouse-export-')), 'export.ndjson')
+    writeFileSync(exported, await (await admin(`/v1/admin/sessions/${id}/export`)).text())
+    const offline = await gatehouse(['verify', id, '--file', exported])
+    expect(offline.code).toBe(0)
+    expect(offline.stdout).toContain('named by the transcript, not checked')
+
+    // Someone with write access to the bucket rewrites what the terminal showed.
+    const [first] = parts
+    const forged = join(mkdtempSync(join(tmpdir(), 'gatehouse-forged-')), 'part.cast')
+    writeFileSync(forged, '[0.1, "o", "nothing to see here\\r\\n"]\n')
+    await promisify(execFile)(
+      process.execPath,
+      [
+        wranglerEntry(),
+        'r2',
+        'object',
+        'put',
+        `gatehouse-sessions/${first?.key}`,
+        '--file',
+        forged,
+        '--local',
+        '--persist-to',
+        join(inject('devStateDir'), 'wrangler'),
+      ],
+      { cwd: REPO_ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } }
+    )
+    const tampered = await gatehouse(['verify', id])
+    expect(tampered.code).toBe(1)
+    expect(tampered.stdout).toContain(`Session ${id}: intact.`)
+    expect(tampered.stdout).toContain('Terminal recordings: TAMPERED')
+    expect(tampered.stdout).toContain(`terminal ${first?.terminal} part ${first?.part} was altered`)
   })
 
   it('refuses a host key other than the gateway one', async () => {

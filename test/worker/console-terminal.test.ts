@@ -2,6 +2,7 @@
  * The console's terminal replay: an SSH session's asciicast parts in R2 come back as one
  * asciicast v2 file, only to console users, and the session page embeds a player for each
  * recorded terminal with the script it needs allowed from 'self' and nowhere else.
+ * The admin API hands the same parts to `gatehouse verify`, byte for byte.
  */
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -182,5 +183,68 @@ describe('the session page of a terminal session', () => {
     expect((await page('/ui/assets/asciinema-player.min.js')).status).toBe(303)
     expect((await page('/ui/assets/asciinema-player.min.js', bob)).status).toBe(403)
     expect((await page('/ui/assets/toString', dana)).status).toBe(404)
+  })
+})
+
+describe('GET /v1/admin/sessions/:id/terminal-parts (what gatehouse verify downloads)', () => {
+  const adminGet = (path: string) =>
+    gatewayFetch(`/v1/admin/sessions${path}`, {
+      headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` },
+    })
+
+  it('lists every stored part of every terminal, gaps included', async () => {
+    const response = await adminGet(`/${ssh.id}/terminal-parts`)
+    expect(response.status).toBe(200)
+    const { session, parts } = (await response.json()) as {
+      session: string
+      parts: { key: string; terminal: number; part: number; size: number }[]
+    }
+    expect(session).toBe(ssh.id)
+    expect(parts.map(({ terminal, part }) => `${terminal}/${part}`)).toEqual([
+      '0/0',
+      '0/1',
+      '1/0',
+      '1/2',
+      ...Array.from({ length: 12 }, (_, part) => `2/${part}`),
+    ])
+    expect(parts[1]).toEqual({
+      key: terminalPartKey(terminalPrefix(ssh.prefix, 0), 1),
+      terminal: 0,
+      part: 1,
+      size: PART_1.length,
+    })
+  })
+
+  it('lists no parts for a session without a terminal', async () => {
+    const response = await adminGet(`/${http.id}/terminal-parts`)
+    expect(await response.json()).toEqual({ session: http.id, parts: [] })
+  })
+
+  it('serves a part byte for byte, the one after a gap included', async () => {
+    const part = await adminGet(`/${ssh.id}/terminal-parts/0/1`)
+    expect(part.status).toBe(200)
+    expect(part.headers.get('content-type')).toBe('application/x-asciicast')
+    expect(await part.text()).toBe(PART_1)
+    const afterGap = await adminGet(`/${ssh.id}/terminal-parts/1/2`)
+    expect(await afterGap.text()).toBe('[9, "o", "after a gap"]\n')
+  })
+
+  it('answers 404 for a part that is not stored and 400 for one that cannot be named', async () => {
+    const missing = await adminGet(`/${ssh.id}/terminal-parts/1/1`)
+    expect(missing.status).toBe(404)
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe(
+      'resource.not_found'
+    )
+    for (const bad of ['x/0', '0/-1', '0/1.5', '0/10000000']) {
+      const response = await adminGet(`/${ssh.id}/terminal-parts/${bad}`)
+      expect(response.status, bad).toBe(400)
+    }
+  })
+
+  it('is admin only', async () => {
+    const response = await gatewayFetch(`/v1/admin/sessions/${ssh.id}/terminal-parts/0/0`, {
+      headers: { cookie: dana },
+    })
+    expect(response.status).toBe(401)
   })
 })
