@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { gatehouse } from './support/cli.ts'
-import { asAgent, eventually } from './support/gateway.ts'
+import { asAdmin, asAgent, eventually } from './support/gateway.ts'
 
 let dir: string
 let session: string
@@ -23,12 +23,12 @@ beforeAll(async () => {
   await response.arrayBuffer()
   session = response.headers.get('x-gatehouse-session') ?? ''
   await eventually(async () => {
-    const row = (await admin(`/v1/admin/sessions/${session}`).then((r) => r.json())) as {
+    const row = (await asAdmin(`/v1/admin/sessions/${session}`).then((r) => r.json())) as {
       status: string
     }
     if (row.status !== 'closed') throw new Error(`session ${session} is not closed yet`)
   })
-  exported = (await (await admin(`/v1/admin/sessions/${session}/export`)).text())
+  exported = (await (await asAdmin(`/v1/admin/sessions/${session}/export`)).text())
     .split('\n')
     .filter(Boolean)
   const keys = (await (
@@ -42,12 +42,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
-
-function admin(path: string): Promise<Response> {
-  return fetch(`${inject('gatewayUrl')}${path}`, {
-    headers: { authorization: `Bearer ${inject('adminToken')}` },
-  })
-}
 
 /** Writes lines as an export file and runs `gatehouse verify SESSION --file …` on it. */
 async function verifyFile(name: string, lines: readonly string[], extra: string[] = []) {

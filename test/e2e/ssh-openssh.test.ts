@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { wranglerEntry } from '../../cli/dev/wrangler.ts'
 import { REPO_ROOT } from '../harness/dev-stack.ts'
 import { gatehouse } from './support/cli.ts'
-import { eventually } from './support/gateway.ts'
+import { asAdmin, eventually } from './support/gateway.ts'
 import { startTunnel, type Tunnel } from './support/postgres.ts'
 import { SSH_CONNECTION } from './support/ssh-connections.ts'
 
@@ -63,11 +63,11 @@ function ssh(args: string[], input?: string, binary = 'ssh'): Promise<Run> {
 /** `keyExchanges` of the latest closed SSH sessions on `box`, from their transcripts. */
 async function recentKeyExchangeCounts(): Promise<number[]> {
   const listed = (await (
-    await admin(`/v1/admin/sessions?protocol=ssh&connection=${SSH_CONNECTION}&limit=5`)
+    await asAdmin(`/v1/admin/sessions?protocol=ssh&connection=${SSH_CONNECTION}&limit=5`)
   ).json()) as { sessions: { id: string; status: string }[] }
   const counts: number[] = []
   for (const session of listed.sessions.filter((row) => row.status === 'closed')) {
-    const text = await (await admin(`/v1/admin/sessions/${session.id}/transcript`)).text()
+    const text = await (await asAdmin(`/v1/admin/sessions/${session.id}/transcript`)).text()
     const end = text
       .split('\n')
       .filter(Boolean)
@@ -78,22 +78,16 @@ async function recentKeyExchangeCounts(): Promise<number[]> {
   return counts
 }
 
-function admin(path: string): Promise<Response> {
-  return fetch(`${inject('gatewayUrl')}${path}`, {
-    headers: { authorization: `Bearer ${inject('adminToken')}` },
-  })
-}
-
 type StoredPart = { key: string; terminal: number; part: number }
 
 /** The newest closed SSH session on `box` with a recorded terminal, and its parts. */
 async function latestClosedTerminalSession(): Promise<{ id: string; parts: StoredPart[] }> {
   const listed = (await (
-    await admin(`/v1/admin/sessions?protocol=ssh&connection=${SSH_CONNECTION}&limit=5`)
+    await asAdmin(`/v1/admin/sessions?protocol=ssh&connection=${SSH_CONNECTION}&limit=5`)
   ).json()) as { sessions: { id: string; status: string }[] }
   for (const session of listed.sessions) {
     const { parts } = (await (
-      await admin(`/v1/admin/sessions/${session.id}/terminal-parts`)
+      await asAdmin(`/v1/admin/sessions/${session.id}/terminal-parts`)
     ).json()) as { parts: StoredPart[] }
     if (parts.length === 0) continue
     if (session.status !== 'closed') throw new Error(`session ${session.id} is still open`)
@@ -180,7 +174,7 @@ describe('OpenSSH through gatehouse connect', () => {
     )
     // A downloaded export holds the transcript only: the parts it names are not vouched for.
     const exported = join(mkdtempSync(join(tmpdir(), 'gatehouse-export-')), 'export.ndjson')
-    writeFileSync(exported, await (await admin(`/v1/admin/sessions/${id}/export`)).text())
+    writeFileSync(exported, await (await asAdmin(`/v1/admin/sessions/${id}/export`)).text())
     const offline = await gatehouse(['verify', id, '--file', exported])
     expect(offline.code).toBe(0)
     expect(offline.stdout).toContain('named by the transcript, not checked')

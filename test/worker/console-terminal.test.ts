@@ -12,7 +12,7 @@ import {
   transcriptPrefix,
 } from '../../src/recorder/transcript-keys.ts'
 import { pageCode, signIn } from './support/approver-session.ts'
-import { gatewayFetch } from './support/gateway.ts'
+import { admin, gatewayFetch } from './support/gateway.ts'
 
 const HEADER = `${JSON.stringify({ version: 2, width: 80, height: 24, timestamp: 1_700_000_000 })}\n`
 const PART_0 = `${HEADER}[0.1, "o", "$ "]\n[0.5, "i", "ls\\r"]\n[0.6, "o", "ls\\r\\nREADME.md\\r\\n"]\n`
@@ -187,10 +187,7 @@ describe('the session page of a terminal session', () => {
 })
 
 describe('GET /v1/admin/sessions/:id/terminal-parts (what gatehouse verify downloads)', () => {
-  const adminGet = (path: string) =>
-    gatewayFetch(`/v1/admin/sessions${path}`, {
-      headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` },
-    })
+  const adminGet = (path: string) => admin('GET', `/sessions${path}`)
 
   it('lists every stored part of every terminal, gaps included', async () => {
     const response = await adminGet(`/${ssh.id}/terminal-parts`)

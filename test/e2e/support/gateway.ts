@@ -1,4 +1,4 @@
-/** Talking to the running dev stack directly: as an agent, and to the demo origin's stats. */
+/** Talking to the running dev stack directly: as an agent or admin, and to the demo origin's stats. */
 import { inject } from 'vitest'
 
 /** A data-path request through the gateway with an agent token. */
@@ -10,6 +10,13 @@ export function asAgent(token: string, method: string, path: string, body?: unkn
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     body: body === undefined ? undefined : JSON.stringify(body),
+  })
+}
+
+/** A GET with the bootstrap admin token (the admin API, transcripts, exports). */
+export function asAdmin(path: string): Promise<Response> {
+  return fetch(`${inject('gatewayUrl')}${path}`, {
+    headers: { authorization: `Bearer ${inject('adminToken')}` },
   })
 }
 
