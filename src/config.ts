@@ -103,6 +103,16 @@ const RawEnv = z.object({
   CREDENTIALS_KEY: base64Key,
   MASKING_KEY: base64Key.optional(),
   SIGNING_KEY: base64Key.optional(),
+  RETIRED_SIGNING_KEYS: commaList.pipe(
+    z.array(
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9_-]{43}$/,
+          'must be an Ed25519 public key: the `x` of its JWK (43 base64url characters)'
+        )
+    )
+  ),
   MAX_BODY_BYTES: positiveInt(DEFAULT_MAX_BODY_BYTES),
   INLINE_BODY_BYTES: positiveInt(DEFAULT_INLINE_BODY_BYTES),
   ORIGIN_TIMEOUT_MS: positiveInt(DEFAULT_ORIGIN_TIMEOUT_MS),
@@ -200,6 +210,11 @@ export type Config = {
    * Absent: derived from CREDENTIALS_KEY by HKDF (src/evidence/signing-key.ts).
    */
   signingSeed: Uint8Array | undefined
+  /**
+   * RETIRED_SIGNING_KEYS: public keys (JWK `x`) of signing keys rotated out. Still published
+   * and trusted for verifying, so sessions they signed stay verifiable; never used to sign.
+   */
+  retiredSigningKeys: string[]
   alerts: AlertsConfig
   /** Batches of transcript events pushed to a SIEM by the scheduled handler. */
   auditExport: { url: string; secret: string | undefined } | undefined
@@ -265,6 +280,7 @@ export function loadConfig(env: object): Config {
     credentialsKey: raw.CREDENTIALS_KEY,
     maskingSecret: raw.MASKING_KEY ?? raw.CREDENTIALS_KEY,
     signingSeed: raw.SIGNING_KEY,
+    retiredSigningKeys: raw.RETIRED_SIGNING_KEYS,
     alerts: {
       webhook: raw.ALERT_WEBHOOK_URL
         ? { url: raw.ALERT_WEBHOOK_URL, secret: raw.ALERT_WEBHOOK_SECRET }

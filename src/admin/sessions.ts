@@ -8,7 +8,7 @@ import { z } from 'zod'
 import type { AppEnv } from '../app-env.ts'
 import { sessions } from '../db/schema.ts'
 import { GatehouseError } from '../errors.ts'
-import { signingKeyOf } from '../evidence/signing-key.ts'
+import { publishedSigningKeys } from '../evidence/signing-key.ts'
 import { verifyTranscript } from '../evidence/verify-transcript.ts'
 import { verifyChain } from '../recorder/hash-chain.ts'
 import { listTerminalParts } from '../recorder/terminal-parts.ts'
@@ -85,13 +85,13 @@ sessionRoutes.get('/:id/transcript', async (c) => {
 sessionRoutes.get('/:id/verify', async (c) => {
   const { gateway } = c.var
   const row = await sessionRow(gateway.db, c.req.param('id'))
-  const [lines, manifest, key] = await Promise.all([
+  const [lines, manifest, keys] = await Promise.all([
     readTranscriptLines(gateway.bucket, row.transcriptPrefix),
     readManifest(gateway.bucket, row.transcriptPrefix),
-    signingKeyOf(gateway.config),
+    publishedSigningKeys(gateway.config),
   ])
   const [verdict, chain] = await Promise.all([
-    verifyTranscript({ sessionId: row.id, lines, manifest, keys: [key.publicJwk] }),
+    verifyTranscript({ sessionId: row.id, lines, manifest, keys }),
     verifyChain(row.id, lines),
   ])
   const matchesIndex =

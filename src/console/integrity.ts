@@ -3,7 +3,7 @@
  * signed closing manifest when there is one, naming each altered event), and whether the
  * D1 index agrees with it. The same checks as `GET /v1/admin/sessions/:id/verify`.
  */
-import { signingKeyOf } from '../evidence/signing-key.ts'
+import { publishedSigningKeys } from '../evidence/signing-key.ts'
 import { type TranscriptVerdict, verifyTranscript } from '../evidence/verify-transcript.ts'
 import type { Gateway } from '../pipeline/gateway.ts'
 import { readManifest } from '../recorder/transcript-reader.ts'
@@ -34,16 +34,11 @@ export async function checkIntegrity(
   },
   lines: readonly string[]
 ): Promise<Integrity> {
-  const [manifest, key] = await Promise.all([
+  const [manifest, keys] = await Promise.all([
     readManifest(gateway.bucket, row.transcriptPrefix),
-    signingKeyOf(gateway.config),
+    publishedSigningKeys(gateway.config),
   ])
-  const verdict = await verifyTranscript({
-    sessionId: row.id,
-    lines,
-    manifest,
-    keys: [key.publicJwk],
-  })
+  const verdict = await verifyTranscript({ sessionId: row.id, lines, manifest, keys })
   const index =
     verdict.events === row.events && verdict.lastHash === row.lastHash
       ? 'matches'

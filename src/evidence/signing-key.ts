@@ -79,6 +79,32 @@ export function signingKeyOf(config: SigningConfig): Promise<SigningKey> {
   return key
 }
 
+/**
+ * The keys a manifest may be signed by: the current one, then each retired one (public
+ * only), as the gateway publishes and trusts them. A rotated key must stay here for as
+ * long as sessions it signed are kept, or they read as `bad_signature`.
+ */
+export async function publishedSigningKeys(
+  config: SigningConfig & { retiredSigningKeys: readonly string[] }
+): Promise<SigningJwk[]> {
+  const current = await signingKeyOf(config)
+  const retired = await Promise.all(
+    config.retiredSigningKeys
+      .filter((x) => x !== current.publicJwk.x)
+      .map(
+        async (x): Promise<SigningJwk> => ({
+          kty: 'OKP',
+          crv: 'Ed25519',
+          x,
+          kid: await keyIdOf(x),
+          alg: 'EdDSA',
+          use: 'sig',
+        })
+      )
+  )
+  return [current.publicJwk, ...retired]
+}
+
 /** HKDF-SHA256 (RFC 5869), no salt, of CREDENTIALS_KEY: one key per purpose. */
 function deriveSeed(credentialsKey: Uint8Array): Promise<Uint8Array> {
   return hkdfSha256(credentialsKey, DERIVED_SEED_INFO, SEED_BYTES)

@@ -1,11 +1,13 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
 import { openDatabase } from '../../src/db/client.ts'
 import { utf8 } from '../../src/encoding.ts'
 import { isManifestLine, parseSignedManifest } from '../../src/evidence/manifest.ts'
-import { checkSignature, signingKeyOf } from '../../src/evidence/signing-key.ts'
+import { checkSignature, importSigningSeed, signingKeyOf } from '../../src/evidence/signing-key.ts'
 import { type TranscriptVerdict, verifyTranscript } from '../../src/evidence/verify-transcript.ts'
+import worker from '../../src/index.ts'
 import type { Caller } from '../../src/pipeline/types.ts'
 import { type RecorderStore, SessionRecorder } from '../../src/recorder/session-recorder.ts'
 import { chunkKey, manifestKey } from '../../src/recorder/transcript-keys.ts'
@@ -16,6 +18,7 @@ import {
   asAgent,
   closedSession,
   errorOf,
+  GATEWAY,
   gatewayFetch,
   mintToken,
   originUrl,
@@ -294,5 +297,92 @@ describe('GET /v1/admin/sessions/:id/export', () => {
   it('answers 404 for an unknown session', async () => {
     const response = await admin('GET', '/sessions/00000000-0000-7000-8000-000000000000/export')
     expect(await errorOf(response)).toMatchObject({ status: 404, code: 'resource.not_found' })
+  })
+})
+
+describe('rotating the signing key (RETIRED_SIGNING_KEYS)', () => {
+  const base64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes))
+  const oldSeed = new Uint8Array(32).fill(7)
+  const newSeed = new Uint8Array(32).fill(8)
+
+  /** The Worker as deployed with other vars: a fresh isolate's view of the same storage. */
+  async function fetchAs(vars: Record<string, string>, path: string, init: RequestInit = {}) {
+    const ctx = createExecutionContext()
+    const response = await worker.fetch(
+      new Request(`${GATEWAY}${path}`, init),
+      { ...env, ...vars },
+      ctx
+    )
+    await waitOnExecutionContext(ctx)
+    return response
+  }
+  const adminAs = (vars: Record<string, string>, path: string) =>
+    fetchAs(vars, `/v1/admin${path}`, { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } })
+
+  /** A session closed while the old key signed manifests. */
+  async function signedByOldKey(): Promise<string> {
+    const config = loadConfig({ ...env, SIGNING_KEY: base64(oldSeed) })
+    const recorder = new SessionRecorder(
+      { bucket: env.SESSIONS, db: openDatabase(env.DB), now: Date.now, config },
+      { protocol: 'admin', connectionName: 'admin', caller, client: {} }
+    )
+    recorder.append('admin.action', { action: 'before the rotation' })
+    await recorder.close()
+    return recorder.id
+  }
+
+  it('keeps sessions signed before a rotation verifiable once the old key is listed', async () => {
+    const id = await signedByOldKey()
+    const oldKey = await importSigningSeed(oldSeed)
+    const newKey = await importSigningSeed(newSeed)
+    const rotated = { SIGNING_KEY: base64(newSeed) }
+
+    // Rotated without listing the old key: the manifest's key is unknown, so not intact.
+    const unlisted = (await (
+      await adminAs(rotated, `/sessions/${id}/verify`)
+    ).json()) as VerifyAnswer
+    expect(unlisted.verdict.status).toBe('tampered')
+    expect(unlisted.verdict.manifest?.signature).toBe('unknown_key')
+
+    const listed = { ...rotated, RETIRED_SIGNING_KEYS: ` ${oldKey.publicJwk.x} ,` }
+    const answer = (await (await adminAs(listed, `/sessions/${id}/verify`)).json()) as VerifyAnswer
+    expect(answer.verdict).toMatchObject({
+      status: 'intact',
+      manifest: { signature: 'valid', kid: oldKey.kid },
+      problems: [],
+    })
+
+    // Published for offline verifiers, current key first; the retired one never signs.
+    const jwks = await fetchAs(listed, '/.well-known/gatehouse/signing-keys')
+    expect(await jwks.json()).toEqual({ keys: [newKey.publicJwk, oldKey.publicJwk] })
+    const fresh = new SessionRecorder(
+      {
+        bucket: env.SESSIONS,
+        db: openDatabase(env.DB),
+        now: Date.now,
+        config: loadConfig({ ...env, ...listed }),
+      },
+      { protocol: 'admin', connectionName: 'admin', caller, client: {} }
+    )
+    fresh.append('admin.action', { action: 'after the rotation' })
+    await fresh.close()
+    const after = (await (
+      await adminAs(listed, `/sessions/${fresh.id}/verify`)
+    ).json()) as VerifyAnswer
+    expect(after.verdict.manifest?.kid).toBe(newKey.kid)
+  })
+
+  it('lists the current key once even if it is also listed as retired', async () => {
+    const key = await importSigningSeed(newSeed)
+    const vars = { SIGNING_KEY: base64(newSeed), RETIRED_SIGNING_KEYS: key.publicJwk.x }
+    const jwks = await fetchAs(vars, '/.well-known/gatehouse/signing-keys')
+    expect(await jwks.json()).toEqual({ keys: [key.publicJwk] })
+  })
+
+  it('refuses a retired key that is not a base64url Ed25519 public key, naming the variable', () => {
+    const valid = 'A'.repeat(43)
+    expect(() => loadConfig({ ...env, RETIRED_SIGNING_KEYS: `${valid},not-a-key` })).toThrow(
+      /RETIRED_SIGNING_KEYS\.1 must be an Ed25519 public key: the `x` of its JWK/
+    )
   })
 })
