@@ -19,7 +19,7 @@ export type ToolSessionSpec = {
   tool: string
   connection: string
   kinds: readonly ConnectionKind[]
-  /** The tool's arguments, recorded masked. */
+  /** The tool's arguments, recorded masked (with `approvalId`, when one is claimed). */
   arguments: Record<string, unknown>
   /** Claims an approval (the `approvalId` argument, or await_approval's). */
   approvalId?: string
@@ -31,6 +31,11 @@ export type ToolSessionSpec = {
 
 /** A replayed approval: recorded as the tool the client called, waiting as it asked. */
 export type ReplayWait = Pick<ToolSessionSpec, 'tool' | 'waitMs' | 'waiting'>
+
+/** How `await_approval` replays a kind tool's command: as itself, waiting `waitMs`. */
+export function replayWait(waitMs: number, waiting?: PendingApproval): ReplayWait {
+  return { tool: 'await_approval', waitMs, ...(waiting ? { waiting } : {}) }
+}
 
 /** What a tool returns to the caller, and the summary its transcript keeps. */
 export type ToolOutput = { result: Record<string, unknown>; summary: Record<string, unknown> }
@@ -59,9 +64,12 @@ export async function runToolSession(
     ...(spec.waitMs === undefined ? {} : { waitMs: spec.waitMs }),
   })
   try {
+    const args = spec.approvalId
+      ? { ...spec.arguments, approvalId: spec.approvalId }
+      : spec.arguments
     session.recordDetail({
       tool: spec.tool,
-      arguments: maskForRecord(spec.arguments, session.masking.record),
+      arguments: maskForRecord(args, session.masking.record),
     })
     if (spec.waiting) await held.hold.onPending?.(spec.waiting)
     const { result, summary } = await run(session, held)

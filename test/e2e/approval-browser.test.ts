@@ -5,7 +5,6 @@
  * (through `gatehouse connect`) are held for approval; chromium follows the link in the
  * recorded Slack message, signs in at the provider and decides on the approval page.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,14 +19,14 @@ import {
   waitUntilServing,
 } from '../../cli/dev/wrangler.ts'
 import { launchBrowser } from '../harness/browser.ts'
-import { CLI_PATH, REPO_ROOT, withoutGatehouseEnv } from '../harness/dev-stack.ts'
-import { distinctFreePorts, freePort } from '../harness/free-port.ts'
+import { REPO_ROOT } from '../harness/dev-stack.ts'
+import { distinctFreePorts } from '../harness/free-port.ts'
 import { signInVars, type TestPerson } from '../harness/oidc-clients.ts'
 import { type OidcProviderHandle, startOidcProvider } from '../harness/oidc-provider.ts'
 import { type OriginServer, startOriginServer } from '../harness/origin-server.ts'
 import { PG_DATABASE, PG_ROLES } from '../harness/postgres-roles.ts'
 import { type SlackServer, startSlackServer } from '../harness/slack-server.ts'
-import { type ProcessResult, run } from './support/postgres.ts'
+import { type ProcessResult, run, startTunnel, type Tunnel } from './support/postgres.ts'
 
 const READY_TIMEOUT_MS = 120_000
 const SLACK_TIMEOUT_MS = 60_000
@@ -43,7 +42,7 @@ let gateway: DevServer | undefined
 let provider: OidcProviderHandle | undefined
 let slack: SlackServer | undefined
 let origin: OriginServer | undefined
-let tunnel: { port: number; child: ChildProcess; output: () => string } | undefined
+let tunnel: Tunnel | undefined
 let browser: Browser | undefined
 let gw: string
 let admin: GatehouseClient
@@ -134,19 +133,13 @@ beforeAll(async () => {
   ;({ token: agentToken } = await admin.json<{ token: string }>('POST', '/v1/admin/tokens', {
     json: { name: 'e2e-requester', connections: ['shop', 'pg'] },
   }))
-  tunnel = await startTunnel('pg', agentToken)
+  tunnel = await startTunnel('pg', agentToken, gw)
   browser = await launchBrowser()
 }, 180_000)
 
 afterAll(async () => {
   await browser?.close().catch(() => {})
-  if (tunnel && tunnel.child.exitCode === null && tunnel.child.signalCode === null) {
-    const exited = new Promise((resolve) => tunnel?.child.once('exit', resolve))
-    tunnel.child.kill('SIGINT')
-    const timer = setTimeout(() => tunnel?.child.kill('SIGKILL'), 10_000)
-    await exited
-    clearTimeout(timer)
-  }
+  await tunnel?.stop()
   await gateway?.stop()
   await Promise.all([provider?.close(), slack?.close(), origin?.close()])
   await dev?.release()
@@ -207,7 +200,10 @@ describe('approving in a real browser from the Slack link', () => {
     expect(await originArrivals(marker)).toBe(1)
 
     const result: ProcessResult = await psql
-    expect(result.code, `psql stderr:\n${result.stderr}\ntunnel:\n${tunnel?.output()}`).toBe(0)
+    expect(
+      result.code,
+      `psql stderr:\n${result.stderr}\ntunnel:\n${tunnel?.stdout()}${tunnel?.stderr()}`
+    ).toBe(0)
     expect(result.stdout).toContain('UPDATE 1')
 
     const { approvals } = await admin.json<{ approvals: ApprovalRow[] }>(
@@ -413,40 +409,6 @@ async function openApprovalPage(
         cause: error,
       })
     })
-}
-
-/** `gatehouse connect NAME --port <free>` as the agent runs it, once it is listening. */
-async function startTunnel(
-  connection: string,
-  token: string
-): Promise<{ port: number; child: ChildProcess; output: () => string }> {
-  const port = await freePort()
-  const env = withoutGatehouseEnv()
-  env.GATEHOUSE_URL = gw
-  env.GATEHOUSE_TOKEN = token
-  const child = spawn(process.execPath, [CLI_PATH, 'connect', connection, '--port', `${port}`], {
-    cwd: REPO_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8')
-  })
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8')
-  })
-  const handle = { port, child, output: () => output }
-  try {
-    await eventually(async () => {
-      if (child.exitCode !== null) throw new Error('exited')
-      if (!output.includes(`listening on 127.0.0.1:${port}.`)) throw new Error('not yet')
-    }, 20_000)
-  } catch {
-    child.kill('SIGKILL')
-    throw new Error(`gatehouse connect ${connection} did not start listening:\n${output}`)
-  }
-  return handle
 }
 
 /** Retries `check` until it stops throwing, then rethrows its last error. */

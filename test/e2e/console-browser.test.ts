@@ -16,11 +16,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { GatehouseClient } from '../../cli/client.ts'
 import type { DevState } from '../../cli/dev/state.ts'
-import { CLI_PATH, REPO_ROOT, withoutGatehouseEnv } from '../harness/dev-stack.ts'
-import { freePort } from '../harness/free-port.ts'
 import { PG_DATABASE, PG_ROLES } from '../harness/postgres-roles.ts'
 import { type ConsoleStack, signInAs, startConsoleStack } from './support/console-stack.ts'
-import { clientEnv, run } from './support/postgres.ts'
+import { clientEnv, run, startTunnel, type Tunnel } from './support/postgres.ts'
 import { MASKED_CONNECTION } from './support/postgres-connections.ts'
 
 const PAGE_TIMEOUT_MS = 30_000
@@ -33,7 +31,7 @@ const RAW_EMAIL = 'grace@example.com'
 
 let dev: DevState
 let stack: ConsoleStack | undefined
-let tunnel: { port: number; child: ChildProcess; output: () => string } | undefined
+let tunnel: Tunnel | undefined
 let psql: { child: ChildProcess; exited: Promise<PsqlExit>; stderr: () => string } | undefined
 let browser: Browser | undefined
 let gw: string
@@ -93,18 +91,12 @@ beforeAll(async () => {
   victim = await admin.json<{ token: string; id: string }>('POST', '/v1/admin/tokens', {
     json: { name: VICTIM, connections: [MASKED_CONNECTION] },
   })
-  tunnel = await startTunnel(MASKED_CONNECTION, token)
+  tunnel = await startTunnel(MASKED_CONNECTION, token, gw)
 }, 180_000)
 
 afterAll(async () => {
   psql?.child.kill('SIGKILL')
-  if (tunnel && tunnel.child.exitCode === null && tunnel.child.signalCode === null) {
-    const exited = new Promise((resolve) => tunnel?.child.once('exit', resolve))
-    tunnel.child.kill('SIGINT')
-    const timer = setTimeout(() => tunnel?.child.kill('SIGKILL'), 10_000)
-    await exited
-    clearTimeout(timer)
-  }
+  await tunnel?.stop()
   await stack?.stop()
 }, 60_000)
 
@@ -123,7 +115,7 @@ describe('the responder console in a real browser', () => {
     psql = startPsql(['SELECT pg_sleep(600);'])
     const liveId = await eventually(liveSessionRunning, 30_000).catch((error: unknown) => {
       throw new Error(
-        `${error}\npsql: ${psql?.stderr()}\ntunnel: ${tunnel?.output()}\nwrangler: ${wranglerLog.join('\n').slice(-6000)}`
+        `${error}\npsql: ${psql?.stderr()}\ntunnel: ${tunnel?.stdout()}${tunnel?.stderr()}\nwrangler: ${wranglerLog.join('\n').slice(-6000)}`
       )
     })
 
@@ -273,38 +265,6 @@ function startPsql(statements: string[]) {
     child.once('exit', (code, signal) => resolve({ code, signal }))
   )
   return { child, exited, stderr: () => stderr }
-}
-
-/** `gatehouse connect NAME --port <free>` as the agent runs it, once it is listening. */
-async function startTunnel(
-  connection: string,
-  token: string
-): Promise<{ port: number; child: ChildProcess; output: () => string }> {
-  const port = await freePort()
-  const env = withoutGatehouseEnv()
-  env.GATEHOUSE_URL = gw
-  env.GATEHOUSE_TOKEN = token
-  const child = spawn(process.execPath, [CLI_PATH, 'connect', connection, '--port', `${port}`], {
-    cwd: REPO_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  const collect = (chunk: Buffer) => {
-    output += chunk.toString('utf8')
-  }
-  child.stdout?.on('data', collect)
-  child.stderr?.on('data', collect)
-  try {
-    await eventually(async () => {
-      if (child.exitCode !== null) throw new Error('exited')
-      if (!output.includes(`listening on 127.0.0.1:${port}.`)) throw new Error('not yet')
-    }, 20_000)
-  } catch {
-    child.kill('SIGKILL')
-    throw new Error(`gatehouse connect ${connection} did not start listening:\n${output}`)
-  }
-  return { port, child, output: () => output }
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -11,7 +11,7 @@ import {
   MAX_STDIN_CHARS,
 } from '../../protocols/ssh/exec/exec-request.ts'
 import { runExec } from '../../protocols/ssh/exec/run-exec.ts'
-import { type ReplayWait, runToolSession } from '../tool-session.ts'
+import { type ReplayWait, replayWait, runToolSession } from '../tool-session.ts'
 import { ApprovalId } from './approval-id.ts'
 import {
   connectionEnum,
@@ -92,7 +92,7 @@ export const execTool: KindTool = {
         ...(command.stdin?.text === undefined ? {} : { stdin: command.stdin.text }),
         approvalId: approval.id,
       },
-      { tool: 'await_approval', waitMs, ...(waiting ? { waiting } : {}) }
+      replayWait(waitMs, waiting)
     )
   },
 }
@@ -108,7 +108,6 @@ function runExecTool(call: ToolCall, input: ExecInput, replay?: ReplayWait) {
         connection: input.connection,
         command: input.command,
         ...(input.stdin === undefined ? {} : { stdinBytes: input.stdin.length }),
-        ...(input.approvalId ? { approvalId: input.approvalId } : {}),
       },
       ...(input.approvalId ? { approvalId: input.approvalId } : {}),
       ...replay,

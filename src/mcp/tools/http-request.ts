@@ -9,7 +9,7 @@ import { concatBytes, fromBase64, sha256Hex, toBase64, utf8 } from '../../encodi
 import type { HttpCommand } from '../../pipeline/types.ts'
 import { ConnectionName } from '../../policy/document.ts'
 import { PROXY_PREFIX, proxyThroughSession } from '../../protocols/http/proxy-request.ts'
-import { type ReplayWait, runToolSession } from '../tool-session.ts'
+import { type ReplayWait, replayWait, runToolSession } from '../tool-session.ts'
 import { ApprovalId } from './approval-id.ts'
 import {
   connectionEnum,
@@ -143,7 +143,7 @@ export const httpRequestTool: KindTool = {
     return runHttpTool(
       call,
       { ...rebuilt, connection: approval.connection.name, approvalId: approval.id },
-      { tool: 'await_approval', waitMs, ...(waiting ? { waiting } : {}) }
+      replayWait(waitMs, waiting)
     )
   },
 }
@@ -162,7 +162,6 @@ function runHttpTool(call: ToolCall, input: HttpCall, replay?: ReplayWait) {
         path: input.path,
         ...(input.headers ? { headers: input.headers } : {}),
         ...(input.body ? { bodyBytes: input.body.length } : {}),
-        ...(input.approvalId ? { approvalId: input.approvalId } : {}),
       },
       ...(input.approvalId ? { approvalId: input.approvalId } : {}),
       ...replay,

@@ -7,7 +7,7 @@ import { z } from 'zod'
 import { ConnectionName } from '../../policy/document.ts'
 import { MAX_SQL_CHARS } from '../../policy/sql/index.ts'
 import { QueryRequest, runQuery } from '../../protocols/postgres/query-api.ts'
-import { type ReplayWait, runToolSession } from '../tool-session.ts'
+import { type ReplayWait, replayWait, runToolSession } from '../tool-session.ts'
 import { ApprovalId } from './approval-id.ts'
 import {
   connectionEnum,
@@ -100,7 +100,7 @@ export const queryTool: KindTool = {
         maxRows: MCP_DEFAULT_ROWS,
         approvalId: approval.id,
       },
-      { tool: 'await_approval', waitMs, ...(waiting ? { waiting } : {}) }
+      replayWait(waitMs, waiting)
     )
   },
 }
@@ -116,7 +116,6 @@ function runQueryTool(call: ToolCall, input: QueryInput, replay?: ReplayWait) {
         connection: input.connection,
         sql: input.sql,
         params: input.params,
-        ...(input.approvalId ? { approvalId: input.approvalId } : {}),
       },
       ...(input.approvalId ? { approvalId: input.approvalId } : {}),
       ...replay,

@@ -34,12 +34,16 @@ export type Tunnel = {
 
 /**
  * Runs `gatehouse connect NAME --port <free>` with the token in GATEHOUSE_TOKEN and waits
- * for its "listening" line.
+ * for its "listening" line; `gateway` defaults to the shared e2e dev stack.
  */
-export async function startTunnel(connection: string, token: string): Promise<Tunnel> {
+export async function startTunnel(
+  connection: string,
+  token: string,
+  gateway: string = inject('gatewayUrl')
+): Promise<Tunnel> {
   const port = await freePort()
   const env = withoutGatehouseEnv()
-  env.GATEHOUSE_URL = inject('gatewayUrl')
+  env.GATEHOUSE_URL = gateway
   env.GATEHOUSE_TOKEN = token
   const child = spawn(process.execPath, [CLI_PATH, 'connect', connection, '--port', `${port}`], {
     cwd: REPO_ROOT,
